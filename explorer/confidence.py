@@ -1,0 +1,130 @@
+"""Confidence maths on logits: the one place probabilities are computed.
+
+Pure numpy in float64, stable for any temperature: every function takes logits of
+shape (..., 10) and never returns NaN or inf for finite input.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LN2 = np.log(2.0)
+MIN_T, MAX_T = 1e-3, 1e3
+
+
+def _scaled(logits, temperature: float) -> np.ndarray:
+    """logits / T in float64, with T clipped to a sane range.
+
+    NB: T is clipped to [1e-3, 1e3] so an extreme slider value can't make inf.
+    """
+    t = float(np.clip(temperature, MIN_T, MAX_T))
+    return np.asarray(logits, dtype=np.float64) / t
+
+
+def logsumexp(logits, temperature: float = 1.0) -> np.ndarray:
+    """log Σ exp(z / T) over the last axis, shape (...,)."""
+    z = _scaled(logits, temperature)
+    zmax = z.max(axis=-1, keepdims=True)
+    return (zmax + np.log(np.exp(z - zmax).sum(axis=-1, keepdims=True)))[..., 0]
+
+
+def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """log softmax(z / T), shape (..., 10); finite for any finite input.
+
+    NB: the normaliser is log1p(Σ others) after shifting by the max, so the top class's
+    log-probability stays below 0 even when 1 − p is far below float64's epsilon.
+    """
+    z = _scaled(logits, temperature)
+    shifted = z - z.max(axis=-1, keepdims=True)  # top class at exactly 0
+    e = np.exp(shifted)
+    first_top = np.zeros_like(e, dtype=bool)
+    np.put_along_axis(first_top, shifted.argmax(axis=-1)[..., None], True, axis=-1)
+    others = np.where(first_top, 0.0, e).sum(axis=-1, keepdims=True)
+    return shifted - np.log1p(others)
+
+
+def softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """softmax(z / T) via log-sum-exp, shape (..., 10); sums to 1."""
+    return np.exp(log_softmax(logits, temperature))
+
+
+def sigmoid(logits, temperature: float = 1.0) -> np.ndarray:
+    """Per-class one-vs-rest sigmoid(z / T); these do not sum to 1."""
+    z = _scaled(logits, temperature)
+    # exp of a non-positive number never overflows.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def entropy_bits(logits, temperature: float = 1.0) -> np.ndarray:
+    """Entropy of softmax(z / T) in bits, shape (...,); 0 ≤ H ≤ log2(10)."""
+    logp = log_softmax(logits, temperature)
+    return np.maximum(-(np.exp(logp) * logp).sum(axis=-1) / LN2, 0.0)
+
+
+def margin(logits, temperature: float = 1.0) -> np.ndarray:
+    """Top-1 minus top-2 softmax probability, shape (...,)."""
+    top2 = np.sort(softmax(logits, temperature), axis=-1)[..., -2:]
+    return top2[..., 1] - top2[..., 0]
+
+
+def energy(logits, temperature: float = 1.0) -> np.ndarray:
+    """Energy score −T·logsumexp(z / T); higher means less digit-like."""
+    t = float(np.clip(temperature, MIN_T, MAX_T))
+    return -t * logsumexp(logits, t)
+
+
+def one_minus_top(logits, temperature: float = 1.0) -> np.ndarray:
+    """1 − max softmax, computed as the others' sum so it is never rounded to 0."""
+    p = softmax(logits, temperature)
+    top = p.argmax(axis=-1)[..., None]
+    others = np.ones_like(p, dtype=bool)
+    np.put_along_axis(others, top, False, axis=-1)
+    return np.where(others, p, 0.0).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Verdict thresholds on max-softmax probability at T = 1."""
+
+    confident: float = 0.90
+    not_a_digit: float = 0.50
+
+
+@dataclass(frozen=True)
+class Summary:
+    prediction: int
+    top1: float
+    margin: float
+    entropy_bits: float
+    energy: float
+    verdict: str  # "confident" | "uncertain" | "probably not a digit"
+
+
+def verdict(max_prob: float, thresholds: Thresholds = Thresholds()) -> str:
+    """A plain-language reading of the top-1 probability."""
+    if max_prob >= thresholds.confident:
+        return "confident"
+    if max_prob >= thresholds.not_a_digit:
+        return "uncertain"
+    return "probably not a digit"
+
+
+def summarize(logits, temperature: float = 1.0,
+              thresholds: Thresholds = Thresholds()) -> Summary:
+    """Prediction, top-1, margin, entropy, energy and verdict for one (10,) logit row.
+
+    NB: the verdict reads T = 1 probabilities, so moving the slider never relabels
+    an input as "not a digit"; the other figures follow T.
+    """
+    logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+    p1 = softmax(logits, 1.0)
+    return Summary(
+        prediction=int(np.argmax(logits)),
+        top1=float(softmax(logits, temperature).max()),
+        margin=float(margin(logits, temperature)),
+        entropy_bits=float(entropy_bits(logits, temperature)),
+        energy=float(energy(logits, 1.0)),
+        verdict=verdict(float(p1.max()), thresholds),
+    )

@@ -1,0 +1,31 @@
+"""Batched inference: images in [0, 1] to logits, on the model's device."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from explorer.checkpoints import LoadedModel
+
+BATCH = 2048
+
+
+def model_logits(model: torch.nn.Module, images, device: torch.device,
+                 batch_size: int = BATCH) -> np.ndarray:
+    """(N, 28, 28) float images in [0, 1] -> (N, 10) float32 outputs, batched, no grad."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"images must have shape (N, 28, 28), got {images.shape}")
+    out = np.empty((len(images), 10), dtype=np.float32)
+    with torch.inference_mode():
+        for i in range(0, len(images), batch_size):
+            batch = torch.from_numpy(images[i:i + batch_size]).to(device)
+            out[i:i + batch_size] = model(batch[:, None]).float().cpu().numpy()
+    return out
+
+
+def predict_logits(loaded: LoadedModel, images, batch_size: int = BATCH) -> np.ndarray:
+    """(N, 28, 28) float32 images in [0, 1] -> (N, 10) float32 logits, on the model's device.
+
+    NB: for the mlp_softmax exhibit the "logits" are its softmax outputs.
+    """
+    return model_logits(loaded.model, images, loaded.device, batch_size)

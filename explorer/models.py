@@ -1,0 +1,131 @@
+"""Digit classifiers: (N, 1, 28, 28) images in [0, 1] in, raw logits (N, 10) out."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+
+import torch
+from torch import nn
+
+MNIST_MEAN = 0.1307
+MNIST_STD = 0.3081
+N_CLASSES = 10
+
+
+class Normalize(nn.Module):
+    """MNIST normalisation inside the model, so no caller can forget it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - MNIST_MEAN) / MNIST_STD
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    hidden1: int = 96
+    hidden2: int = 256
+    dropout: float = 0.2
+
+
+@dataclass(frozen=True)
+class CNNConfig:
+    conv1: int = 32
+    conv2: int = 64
+    hidden: int = 128
+    dropout1: float = 0.25
+    dropout2: float = 0.5
+
+
+class MLP(nn.Module):
+    """The tutorial network: 784 -> 96 tanh -> 256 sigmoid -> 10 logits."""
+
+    def __init__(self, cfg: MLPConfig, final_softmax: bool = False):
+        super().__init__()
+        layers: list[nn.Module] = [
+            Normalize(), nn.Flatten(),
+            nn.Linear(28 * 28, cfg.hidden1), nn.Tanh(), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.hidden1, cfg.hidden2), nn.Sigmoid(), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.hidden2, N_CLASSES),
+        ]
+        if final_softmax:
+            # NB: the double-softmax teaching exhibit. CrossEntropyLoss will softmax
+            # these probabilities again, which squashes gradients and confidences.
+            layers.append(nn.Softmax(dim=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (N, 10)
+
+
+class CNN(nn.Module):
+    """The classic pytorch/examples MNIST CNN."""
+
+    def __init__(self, cfg: CNNConfig):
+        super().__init__()
+        self.norm = Normalize()
+        self.conv1 = nn.Conv2d(1, cfg.conv1, 3, 1)
+        self.conv2 = nn.Conv2d(cfg.conv1, cfg.conv2, 3, 1)
+        self.dropout1 = nn.Dropout(cfg.dropout1)
+        self.dropout2 = nn.Dropout(cfg.dropout2)
+        self.fc1 = nn.Linear(cfg.conv2 * 12 * 12, cfg.hidden)
+        self.fc2 = nn.Linear(cfg.hidden, N_CLASSES)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """First convolution's activations, (N, conv1, 26, 26)."""
+        return torch.relu(self.conv1(self.norm(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv2(self.features(x)))  # (N, 64, 24, 24)
+        x = self.dropout1(torch.max_pool2d(x, 2))  # (N, 64, 12, 12)
+        x = torch.relu(self.fc1(torch.flatten(x, 1)))  # (N, 128)
+        return self.fc2(self.dropout2(x))  # (N, 10)
+
+
+@dataclass(frozen=True)
+class Arch:
+    config_cls: type
+    build: Callable[[object], nn.Module]
+    description: str
+    outputs_logits: bool = True
+
+
+ARCHS: dict[str, Arch] = {
+    "mlp": Arch(MLPConfig, MLP, "784 → 96 tanh → 256 sigmoid → 10 (tutorial MLP)"),
+    "cnn": Arch(CNNConfig, CNN, "conv32 → conv64 → max-pool → fc128 → 10 (pytorch/examples)"),
+    "mlp_softmax": Arch(
+        MLPConfig, lambda cfg: MLP(cfg, final_softmax=True),
+        "the mlp ending in nn.Softmax, trained with CrossEntropyLoss (double-softmax mistake)",
+        outputs_logits=False,
+    ),
+}
+
+
+def get_arch(name: str) -> Arch:
+    """Look an architecture up by name; KeyError lists the known ones."""
+    if name not in ARCHS:
+        raise KeyError(f"unknown arch {name!r}; known: {', '.join(sorted(ARCHS))}")
+    return ARCHS[name]
+
+
+def make_config(arch: str, config: dict | None = None):
+    """Frozen config for `arch` from a (possibly partial) dict; unknown keys raise."""
+    cls = get_arch(arch).config_cls
+    config = dict(config or {})
+    unknown = set(config) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown config keys for {arch!r}: {sorted(unknown)}")
+    return cls(**config)
+
+
+def build_model(arch: str, config: dict | None = None) -> nn.Module:
+    """Build an untrained model from its arch name and config dict."""
+    return get_arch(arch).build(make_config(arch, config))
+
+
+def config_dict(arch: str, config: dict | None = None) -> dict:
+    """The full config (defaults filled in) as a JSON-ready dict."""
+    return asdict(make_config(arch, config))
+
+
+def count_params(model: nn.Module) -> int:
+    """Trainable parameter count."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
