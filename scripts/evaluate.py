@@ -1,0 +1,96 @@
+"""Re-measure checkpoints on the MNIST test set and on drawn digits; warn on drift.
+
+    python scripts/evaluate.py cnn mlp mlp_softmax
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from explorer import load_model, predict_logits  # noqa: E402
+from explorer.data import load_test_float  # noqa: E402
+from explorer.drawn import drawn_test_set  # noqa: E402
+from explorer.evaluation import confusion_matrix, metrics_block  # noqa: E402
+from explorer.preprocess import naive_resize  # noqa: E402
+
+COMPARED = ("accuracy", "nll", "ece", "nll_fitted_t", "ece_fitted_t")
+
+
+def drift(recorded: dict, measured: dict, tolerance: float) -> list[str]:
+    """Figures that differ from the checkpoint's metadata by more than `tolerance`."""
+    return [f"{k}: metadata {recorded[k]:.5f}, measured {measured[k]:.5f}"
+            for k in COMPARED if k in recorded and abs(recorded[k] - measured[k]) > tolerance]
+
+
+def print_test_figures(name: str, measured: dict, temperature: float, cm: np.ndarray) -> None:
+    """The test-set block: calibration at both temperatures, per-class accuracy, confusions."""
+    print(f"\n== {name}: MNIST test set ({measured['n']:,} images), fitted T = "
+          f"{temperature:.3f}")
+    print(f"{'':10}{'accuracy':>10}{'NLL':>10}{'ECE':>9}{'MCE':>9}{'Brier':>9}")
+    for label, sfx in (("T=1", ""), ("fitted T", "_fitted_t")):
+        print(f"{label:10}{measured['accuracy']:>10.2%}{measured['nll' + sfx]:>10.4f}"
+              f"{measured['ece' + sfx]:>9.2%}{measured['mce' + sfx]:>9.2%}"
+              f"{measured['brier' + sfx]:>9.4f}")
+    per_class = cm.diagonal() / cm.sum(1)
+    print("per-class accuracy: " + "  ".join(f"{c}:{a:.2%}" for c, a in enumerate(per_class)))
+    print("confusion matrix (rows true, columns predicted):")
+    print("      " + "".join(f"{c:>6}" for c in range(10)))
+    for c, row in enumerate(cm):
+        print(f"{c:>6}" + "".join(f"{v:>6}" for v in row))
+
+
+def drawn_figures(loaded, n_mnist: int, n_strokes: int, seed: int) -> dict:
+    """Accuracy on drawn digits with the app's preprocessing and with a naive resize."""
+    out = {}
+    for label, prep in (("MNIST-style preprocessing", None), ("naive whole-canvas resize",
+                                                              naive_resize)):
+        kw = {"preprocess": prep} if prep else {}
+        images, labels, kinds = drawn_test_set(n_mnist, n_strokes, seed, **kw)
+        correct = predict_logits(loaded, images).argmax(1) == labels
+        out[label] = {k: float(correct[kinds == k].mean()) for k in ("mnist", "strokes")}
+        out[label]["all"] = float(correct.mean())
+    return out
+
+
+def evaluate(name: str, tolerance: float, drawn: tuple[int, int, int] | None) -> dict:
+    """Measure one checkpoint; print its figures and any drift from its metadata."""
+    loaded = load_model(name)
+    images, labels = load_test_float()
+    logits = predict_logits(loaded, images)  # (10000, 10)
+    measured = metrics_block(logits, labels, loaded.meta["temperature"])
+    print_test_figures(name, measured, loaded.meta["temperature"],
+                       confusion_matrix(logits, labels))
+    for line in drift(loaded.meta["metrics"]["test"], measured, tolerance):
+        print(f"WARNING {name} differs from its metadata: {line}")
+    result = {"test": measured}
+    if drawn:
+        result["drawn"] = drawn_figures(loaded, *drawn)
+        print(f"drawn digits (seed {drawn[2]}; {drawn[0]} redrawn MNIST + {drawn[1]} strokes):")
+        for label, acc in result["drawn"].items():
+            print(f"  {label:28} all {acc['all']:.2%}   redrawn MNIST {acc['mnist']:.2%}"
+                  f"   strokes {acc['strokes']:.2%}")
+    return result
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("checkpoints", nargs="*", default=["mlp", "cnn", "mlp_softmax"],
+                   help="shipped names or checkpoint folders")
+    p.add_argument("--tolerance", type=float, default=1e-4,
+                   help="largest difference from the metadata that is not a warning")
+    p.add_argument("--drawn-mnist", type=int, default=2000, help="redrawn MNIST test digits")
+    p.add_argument("--drawn-strokes", type=int, default=1000, help="hand-made stroke digits")
+    p.add_argument("--seed", type=int, default=0, help="seed of the drawn test set")
+    p.add_argument("--no-drawn", action="store_true", help="skip the drawn-digit test")
+    args = p.parse_args(argv)
+    drawn = None if args.no_drawn else (args.drawn_mnist, args.drawn_strokes, args.seed)
+    return {name: evaluate(name, args.tolerance, drawn) for name in args.checkpoints}
+
+
+if __name__ == "__main__":
+    main()

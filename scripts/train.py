@@ -1,0 +1,182 @@
+"""Train a digit classifier, fit its temperature, evaluate it and write a checkpoint.
+
+    python scripts/train.py --arch cnn
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from explorer.augment import AugmentConfig, random_augment  # noqa: E402
+from explorer.checkpoints import CHECKPOINT_DIR, choose_device, save_checkpoint  # noqa: E402
+from explorer.data import load_mnist, load_test_split, split_train_val  # noqa: E402
+from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val  # noqa: E402
+from explorer.inference import model_logits  # noqa: E402
+from explorer.models import ARCHS, build_model, config_dict  # noqa: E402
+
+ARCH_DEFAULTS = {"mlp": (40, 2e-3), "cnn": (10, 2e-3), "mlp_softmax": (40, 2e-3)}
+EXHIBIT_NOTE = ("Teaching exhibit: this model ends in nn.Softmax and was trained with "
+                "CrossEntropyLoss, which applies log-softmax again (the double-softmax "
+                "mistake). Its outputs are probabilities, not logits.")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: str
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    seed: int
+    augment: bool
+    n_train: int
+    n_val: int
+    dry_run: bool = False
+
+
+def run_epoch(model, opt, sched, x, y, cfg: TrainConfig, gen, device, desc) -> dict:
+    """One pass over (x, y) uint8/int64 tensors on `device`; returns mean loss and accuracy."""
+    model.train()
+    aug = AugmentConfig()
+    order = torch.randperm(len(x), generator=gen, device=device)
+    n_batches = 3 if cfg.dry_run else (len(x) + cfg.batch_size - 1) // cfg.batch_size
+    total_loss = total_correct = seen = 0
+    bar = tqdm(range(n_batches), desc=desc, leave=False, file=sys.stdout, mininterval=1)
+    for b in bar:
+        idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
+        images = x[idx].float().div_(255)[:, None]  # (B, 1, 28, 28)
+        if cfg.augment:
+            images = random_augment(images, aug, gen)
+        outputs = model(images)  # (B, 10): logits, or probabilities for the exhibit
+        loss = F.cross_entropy(outputs, y[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        total_loss += loss.item() * len(idx)
+        total_correct += (outputs.argmax(1) == y[idx]).sum().item()
+        seen += len(idx)
+        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{total_correct / seen:.4f}")
+    return {"train_loss": total_loss / seen, "train_acc": total_correct / seen}
+
+
+def val_figures(model, x_val, y_val, device) -> dict:
+    """Validation CE loss (as training sees it) and accuracy."""
+    model.eval()
+    outputs = torch.from_numpy(model_logits(model, x_val.float().div(255).cpu().numpy(),
+                                            device))
+    y = y_val.cpu()
+    return {"val_loss": F.cross_entropy(outputs, y).item(),
+            "val_acc": (outputs.argmax(1) == y).float().mean().item()}
+
+
+def train(cfg: TrainConfig, x, y, device) -> tuple[torch.nn.Module, list[dict], float]:
+    """Train on uint8 images `x` (N, 28, 28) and labels `y`; return model, history, seconds."""
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator(device=device).manual_seed(cfg.seed)
+    tr, va = split_train_val(len(x), cfg.n_val, cfg.seed)
+    x_t = torch.from_numpy(x).to(device)
+    y_t = torch.from_numpy(y).to(device)
+    x_tr, y_tr, x_va, y_va = x_t[tr[:cfg.n_train]], y_t[tr[:cfg.n_train]], x_t[va], y_t[va]
+    model = build_model(cfg.arch).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = 3 if cfg.dry_run else (len(x_tr) + cfg.batch_size - 1) // cfg.batch_size
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps * cfg.epochs)
+    history, start = [], time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        row = {"epoch": epoch, **run_epoch(model, opt, sched, x_tr, y_tr, cfg, gen, device,
+                                           f"{cfg.arch} epoch {epoch}/{cfg.epochs}")}
+        row.update(val_figures(model, x_va, y_va, device))
+        history.append(row)
+        print(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}"
+              f"  val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}", flush=True)
+    return model.eval(), history, time.perf_counter() - start
+
+
+def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> dict:
+    """Fit T on validation, measure on the test split, and assemble the metadata."""
+    _, va = split_train_val(len(x), cfg.n_val, cfg.seed)
+    val_logits = model_logits(model, x[va].astype(np.float32) / 255, device)
+    fit = temperature_from_val(val_logits, y[va])
+    test_x, test_y = load_test_split()
+    if cfg.dry_run:
+        test_x, test_y = test_x[:1000], test_y[:1000]
+    test_logits = model_logits(model, test_x.astype(np.float32) / 255, device)
+    metrics = {"test": metrics_block(test_logits, test_y, fit["temperature"]),
+               "validation": fit}
+    meta = {"arch": cfg.arch, "config": config_dict(cfg.arch), "description":
+            ARCHS[cfg.arch].description, "outputs_logits": ARCHS[cfg.arch].outputs_logits,
+            "train": {**asdict(cfg), "seconds": round(seconds, 1), "device": str(device),
+                      "augmentation": asdict(AugmentConfig()) if cfg.augment else None},
+            "temperature": fit["temperature"], "metrics": metrics, "history": history}
+    if not ARCHS[cfg.arch].outputs_logits:
+        metrics["test_own_probs"] = own_probs_block(test_logits, test_y)
+        meta["note"] = EXHIBIT_NOTE
+    return meta
+
+
+def print_summary(out: Path, meta: dict) -> None:
+    """A small table of the figures just written."""
+    t = meta["metrics"]["test"]
+    print(f"\nwrote {out}  ({meta['params']:,} params, {meta['train']['seconds']:.0f} s "
+          f"on {meta['train']['device']})")
+    print(f"{'':14}{'T=1':>10}{'fitted T':>10}")
+    print(f"{'temperature':14}{1.0:>10.3f}{meta['temperature']:>10.3f}")
+    print(f"{'test accuracy':14}{t['accuracy']:>10.2%}{t['accuracy']:>10.2%}")
+    print(f"{'test NLL':14}{t['nll']:>10.4f}{t['nll_fitted_t']:>10.4f}")
+    print(f"{'test ECE':14}{t['ece']:>10.2%}{t['ece_fitted_t']:>10.2%}")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--arch", choices=sorted(ARCHS), default="cnn", help="architecture")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="epochs; None means the arch's own: " + ", ".join(
+                       f"{a} {e}" for a, (e, _) in ARCH_DEFAULTS.items()))
+    p.add_argument("--batch-size", type=int, default=128, help="images per step")
+    p.add_argument("--lr", type=float, default=None,
+                   help="peak one-cycle learning rate; None means 2e-3")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
+    p.add_argument("--seed", type=int, default=1, help="seed for split, init and batches")
+    p.add_argument("--val-size", type=int, default=5000,
+                   help="images held out of the 60,000 for validation and fitting T")
+    p.add_argument("--no-augment", action="store_true", help="train on plain MNIST")
+    p.add_argument("--data-dir", default=None,
+                   help="MNIST root; None means $MNIST_ROOT, then data/")
+    p.add_argument("--out", default=None, help="checkpoint folder; None means checkpoints/ARCH")
+    p.add_argument("--device", default=None,
+                   help="None means $EXPLORER_DEVICE, then cuda, mps, cpu")
+    p.add_argument("--dry-run", action="store_true",
+                   help="1 epoch of 3 batches end to end, evaluated on 1,000 test images")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    epochs, lr = ARCH_DEFAULTS[args.arch]
+    device = choose_device(args.device)
+    x, y = load_mnist(train=True, data_dir=args.data_dir)
+    n_val = min(args.val_size, len(x) // 5) if args.dry_run else args.val_size
+    cfg = TrainConfig(args.arch, 1 if args.dry_run else (args.epochs or epochs), args.batch_size,
+                      args.lr or lr, args.weight_decay, args.seed, not args.no_augment,
+                      len(x) - n_val, n_val, args.dry_run)
+    model, history, seconds = train(cfg, x, y, device)
+    meta = finish(model, cfg, x, y, device, history, seconds)
+    out = Path(args.out) if args.out else CHECKPOINT_DIR / args.arch
+    meta = save_checkpoint(out, model, meta)
+    print_summary(out, meta)
+    return meta
+
+
+if __name__ == "__main__":
+    main()
