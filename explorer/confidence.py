@@ -102,8 +102,10 @@ class Summary:
     verdict: str  # "confident" | "uncertain" | "probably not a digit"
 
 
-def verdict(max_prob: float, thresholds: Thresholds = Thresholds()) -> str:
-    """A plain-language reading of the top-1 probability."""
+def verdict(max_prob: float, thresholds: Thresholds = Thresholds(), blob: bool = False) -> str:
+    """A plain-language reading of the top-1 probability (a filled blob is never a digit)."""
+    if blob:
+        return "probably not a digit"
     if max_prob >= thresholds.confident:
         return "confident"
     if max_prob >= thresholds.not_a_digit:
@@ -111,8 +113,8 @@ def verdict(max_prob: float, thresholds: Thresholds = Thresholds()) -> str:
     return "probably not a digit"
 
 
-def summarize(logits, temperature: float = 1.0,
-              thresholds: Thresholds = Thresholds()) -> Summary:
+def summarize(logits, temperature: float = 1.0, thresholds: Thresholds = Thresholds(),
+              blob: bool = False) -> Summary:
     """Prediction, top-1, margin, entropy, energy and verdict for one (10,) logit row.
 
     NB: the verdict reads T = 1 probabilities, so moving the slider never relabels
@@ -126,5 +128,5 @@ def summarize(logits, temperature: float = 1.0,
         margin=float(margin(logits, temperature)),
         entropy_bits=float(entropy_bits(logits, temperature)),
         energy=float(energy(logits, 1.0)),
-        verdict=verdict(float(p1.max()), thresholds),
+        verdict=verdict(float(p1.max()), thresholds, blob),
     )

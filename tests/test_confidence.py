@@ -74,3 +74,9 @@ def test_summary_and_verdicts():
     # Heating flattens the figures but the verdict reads T = 1.
     hot = C.summarize(np.array([2.0, 1.0] + [-5.0] * 8), temperature=20.0)
     assert hot.verdict == "uncertain" and hot.top1 < split.top1
+
+
+def test_a_blob_is_never_a_confident_digit():
+    z = np.array([0, 0, 12.0, 0, 0, 0, 0, 0, 0, 0])
+    assert C.summarize(z, blob=True).verdict == "probably not a digit"
+    assert C.summarize(z, blob=True).prediction == 2  # the argmax is still reported

@@ -31,7 +31,7 @@ def draw_seven(
     box=(0.0, 0.0, 1.0, 1.0),
     width=18,
 ) -> np.ndarray:
-    """Return an (H, W, 4) uint8 canvas with a '7' polyline drawn inside box=(x0, y0, x1, y1) fractions."""
+    """An (H, W, 4) uint8 canvas with a '7' polyline inside box=(x0, y0, x1, y1) fractions."""
     canvas = Image.new("RGBA", size_wh, background)
     x0, y0, x1, y1 = box
     w, h = size_wh
@@ -307,3 +307,29 @@ def test_any_rgba_canvas_gives_none_or_valid_image(canvas):
 def test_any_float_canvas_gives_none_or_valid_image(canvas):
     check_output(canvas_to_mnist(canvas))
     check_output(naive_resize(canvas))
+
+
+def _disc_canvas(radius, size=280):
+    img = Image.new("RGBA", (size, size), (0, 0, 0, 255))
+    ImageDraw.Draw(img).ellipse((size / 2 - radius, size / 2 - radius, size / 2 + radius,
+                                 size / 2 + radius), fill=(255, 255, 255, 255))
+    return np.asarray(img)
+
+
+@pytest.mark.parametrize("radius", [5, 10, 40, 120])
+def test_a_dot_or_filled_blob_is_a_blob(radius):
+    from explorer.preprocess import is_blob
+    image28 = canvas_to_mnist(_disc_canvas(radius))
+    assert image28 is not None and is_blob(image28)
+
+
+def test_mnist_digits_and_strokes_are_not_blobs():
+    from explorer.data import load_test_float
+    from explorer.preprocess import is_blob
+    images, _ = load_test_float()
+    assert sum(is_blob(im) for im in images[:2000]) <= 2
+    ring = np.asarray(Image.new("RGBA", (280, 280), (0, 0, 0, 255)))
+    img = Image.fromarray(ring.copy())
+    ImageDraw.Draw(img).ellipse((60, 30, 220, 250), outline=(255, 255, 255, 255), width=20)
+    assert not is_blob(canvas_to_mnist(np.asarray(img)))
+    assert not is_blob(np.zeros((28, 28), np.float32))

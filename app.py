@@ -1,0 +1,27 @@
+"""Digit Confidence Explorer: draw a digit and watch, live, what a classifier makes of it.
+
+    streamlit run app.py
+"""
+import logging
+
+import streamlit as st
+
+from ui import common
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+st.set_page_config(page_title="Digit Confidence Explorer", page_icon="✏️", layout="wide")
+common.init_state()
+common.preload_default_model()  # so the first stroke does not wait for torch to load weights
+
+PAGES = [
+    st.Page("ui/explorer_page.py", title="Explorer", icon="✏️", default=True),
+    # More pages go here, e.g. st.Page("ui/calibration_page.py", title="Calibration lab",
+    # icon="📏"): see the ui package docstring.
+]
+
+page = st.navigation(PAGES)
+st.title("Digit Confidence Explorer")
+st.caption("Logits, softmax, per-class sigmoid and temperature for a digit you draw.")
+common.model_picker()
+page.run()

@@ -1,0 +1,327 @@
+"""The Streamlit app end to end with AppTest: blank, drawings, examples, T, models, errors.
+
+Predictions are checked with the shipped checkpoints (checkpoints/<name>/); tests that need
+them skip, naming the train command, while a checkpoint is missing.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import sys
+import types
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
+
+from explorer.checkpoints import CHECKPOINT_DIR
+from explorer.data import load_test_split
+from ui import common
+
+APP = "../app.py"
+SIDE = 280
+
+
+def need_checkpoints(*names: str) -> None:
+    for name in names:
+        if not (CHECKPOINT_DIR / name / "model.safetensors").is_file():
+            pytest.skip(f"checkpoints/{name} missing: python scripts/train.py --arch {name}")
+
+
+def canvas_from_digit(label: int) -> tuple[np.ndarray, int]:
+    """A real MNIST test digit of a class, upscaled to a white-on-black 280×280 RGBA canvas."""
+    images, labels = load_test_split()
+    index = int(np.flatnonzero(labels == label)[0])
+    grey = Image.fromarray(images[index]).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
+    rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
+    rgba[..., :3] = np.asarray(grey)[..., None]
+    rgba[..., 3] = 255
+    return rgba, index
+
+
+def canvas_dot(radius: int = 10) -> np.ndarray:
+    """One tap of a 20 px brush in the middle of the black canvas."""
+    image = Image.new("RGBA", (SIDE, SIDE), (0, 0, 0, 255))
+    c = SIDE // 2
+    ImageDraw.Draw(image).ellipse((c - radius, c - radius, c + radius, c + radius),
+                                  fill=(255, 255, 255, 255))
+    return np.asarray(image)
+
+
+class FakeCanvas:
+    """Stands in for streamlit_drawable_canvas: returns `image` and records each call."""
+
+    def __init__(self):
+        self.image: np.ndarray | None = None
+        self.calls: list[dict] = []
+
+    def st_canvas(self, **kwargs):
+        self.calls.append(kwargs)
+        return types.SimpleNamespace(image_data=self.image)
+
+
+@pytest.fixture
+def canvas(monkeypatch) -> FakeCanvas:
+    fake = FakeCanvas()
+    module = types.ModuleType("streamlit_drawable_canvas")
+    module.st_canvas = fake.st_canvas
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
+    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+    return fake
+
+
+def app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60)
+
+
+def metric(at: AppTest, label: str) -> str | None:
+    values = [m.value for m in at.metric if m.label == label]
+    return values[0] if values else None
+
+
+def verdict(at: AppTest) -> str | None:
+    shown = [md.value for md in at.markdown if md.value.startswith("Verdict")]
+    return shown[0].split("[")[-1].rstrip("]") if shown else None
+
+
+def chart_spec(at: AppTest, key: str) -> dict:
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == key]
+    return json.loads(chart.proto.spec)
+
+
+def bar_y(spec: dict, trace: int) -> np.ndarray:
+    """A trace's y values; plotly 6+ ships numpy arrays as base64 typed arrays."""
+    y = spec["data"][trace]["y"]
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
+    return np.asarray(y, dtype=np.float64)
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def test_blank_canvas_invites_drawing_and_shows_no_charts(canvas):
+    need_checkpoints("cnn")
+    at = app().run()
+    assert_clean(at)
+    assert any("Draw a digit" in info.value for info in at.info)
+    assert metric(at, "Prediction") is None
+    assert not [c for c in at.get("plotly_chart") if c.key != "model_sees"]
+    call = canvas.calls[-1]
+    assert call["return_image_data"] and call["update_streamlit"]
+    assert (call["stroke_color"], call["background_color"]) == ("#FFFFFF", "#000000")
+    assert (call["width"], call["height"], call["drawing_mode"]) == (SIDE, SIDE, "freedraw")
+
+
+def test_explorer_page_is_reachable_with_switch_page(canvas):
+    need_checkpoints("cnn")
+    at = app().run()
+    at.switch_page("ui/explorer_page.py").run()
+    assert_clean(at)
+    assert any("Draw a digit" in info.value for info in at.info)
+
+
+@pytest.mark.parametrize("label", [0, 3, 7])
+def test_drawn_digit_is_predicted_with_all_charts(canvas, label):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(label)
+    at = app().run()
+    assert_clean(at)
+    assert metric(at, "Prediction") == str(label)
+    assert verdict(at) == "confident"
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert {"model_sees", "logits_chart", "softmax_chart", "sigmoid_chart", "sweep_chart",
+            "uncertainty_chart"} <= keys
+    assert any(f"argmax is {label} at every T" in s.value for s in at.success)
+    assert at.session_state[common.CURRENT_IMAGE_KEY].shape == (28, 28)
+    assert len(at.dataframe) >= 1
+
+
+def test_dot_is_not_called_a_confident_digit(canvas):
+    need_checkpoints("cnn")
+    canvas.image = canvas_dot()
+    at = app().run()
+    assert_clean(at)
+    assert metric(at, "Prediction") is not None
+    assert verdict(at) in ("uncertain", "probably not a digit")
+
+
+def test_speck_gets_an_explanation_not_charts(canvas):
+    need_checkpoints("cnn")
+    canvas.image = canvas_dot(radius=1)
+    at = app().run()
+    assert_clean(at)
+    assert any("too small" in info.value for info in at.info)
+    assert metric(at, "Prediction") is None
+
+
+def test_example_shows_true_label_until_the_user_draws_or_clears(canvas, monkeypatch):
+    need_checkpoints("cnn")
+    monkeypatch.setattr(common, "example_rng", lambda: np.random.default_rng(0))
+    at = app().run()
+    at.selectbox(key="example_class").set_value(7).run()
+    at.button(key="load_example").click().run()
+    assert_clean(at)
+    assert metric(at, "True label") == "7"
+    assert metric(at, "Prediction") == "7"
+    keys_before = canvas.calls[-1]["key"]
+    assert keys_before != canvas.calls[0]["key"]  # the canvas was cleared for the example
+    at.run()
+    assert metric(at, "True label") == "7"  # still shown on a plain rerun
+    canvas.image, _ = canvas_from_digit(3)
+    at.run()
+    assert metric(at, "True label") is None and metric(at, "Prediction") == "3"
+    assert at.session_state[common.EXAMPLE_KEY] is None
+    canvas.image = None
+    at.button(key="load_example").click().run()
+    assert metric(at, "True label") == "7"
+    at.button(key="clear_canvas").click().run()
+    assert metric(at, "Prediction") is None
+    assert canvas.calls[-1]["key"] != keys_before
+
+
+def test_image_sent_by_another_page_is_shown_as_example(canvas):
+    need_checkpoints("cnn")
+    images, labels = load_test_split()
+    at = app()
+    at.session_state[common.EXAMPLE_KEY] = images[0].astype(np.float32) / 255
+    at.session_state[common.EXAMPLE_LABEL_KEY] = int(labels[0])
+    at.run()
+    assert_clean(at)
+    assert metric(at, "True label") == str(labels[0]) == metric(at, "Prediction")
+
+
+def test_temperature_changes_softmax_but_not_prediction(canvas):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(2)
+    at = app().run()
+    before = chart_spec(at, "softmax_chart")
+    hot = common.T_GRID[-5]
+    at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).set_value(hot).run()
+    assert_clean(at)
+    after = chart_spec(at, "softmax_chart")
+    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(hot)
+    assert bar_y(after, 1).sum() == pytest.approx(1.0)
+    assert bar_y(after, 1).max() < bar_y(before, 1).max()  # hotter: flatter
+    np.testing.assert_array_equal(bar_y(before, 0), bar_y(after, 0))  # the T = 1 ghost
+    assert metric(at, "Prediction") == "2"
+
+
+def test_use_fitted_t_and_t_set_by_another_page(canvas):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(4)
+    at = app()
+    at.session_state[common.TEMPERATURE_KEY] = 3.0
+    at.run()
+    assert at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).value == pytest.approx(3.0, 0.02)
+    title = chart_spec(at, "softmax_chart")["layout"]["title"]["text"]
+    assert title.startswith("Softmax at T = 3<")
+    at.button(key="use_fitted_t").click().run()
+    assert_clean(at)
+    fitted = common.get_model("cnn").meta["temperature"]
+    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(fitted)
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "mlp_softmax"])
+def test_every_model_can_be_picked(canvas, name):
+    need_checkpoints(name)
+    canvas.image, _ = canvas_from_digit(1)
+    at = app().run()
+    at.selectbox(key=common.MODEL_KEY).set_value(name).run()
+    assert_clean(at)
+    assert metric(at, "Prediction") is not None
+    exhibit = any("already outputs probabilities" in w.value for w in at.warning)
+    assert exhibit == (name == "mlp_softmax")
+    assert any(f"**{name}**" in md.value for md in at.markdown)
+
+
+def test_missing_checkpoint_is_an_error_message_and_other_models_work(canvas, monkeypatch,
+                                                                      tmp_path):
+    need_checkpoints("mlp")
+    shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
+    monkeypatch.setenv(common.CHECKPOINT_DIR_ENV, str(tmp_path))
+    canvas.image, _ = canvas_from_digit(5)
+    at = app().run()
+    assert not at.exception
+    assert any("scripts/train.py" in e.value for e in at.error)
+    at.selectbox(key=common.MODEL_KEY).set_value("mlp").run()
+    assert_clean(at)
+    assert metric(at, "Prediction") is not None
+
+
+def test_corrupt_checkpoint_is_an_error_message(canvas, monkeypatch, tmp_path):
+    need_checkpoints("cnn")
+    shutil.copytree(CHECKPOINT_DIR / "cnn", tmp_path / "cnn")
+    weights = tmp_path / "cnn" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    monkeypatch.setenv(common.CHECKPOINT_DIR_ENV, str(tmp_path))
+    at = app().run()
+    assert not at.exception
+    assert any("model.safetensors" in e.value for e in at.error)
+
+
+def test_an_error_in_the_charts_is_a_message_not_a_traceback(canvas, monkeypatch):
+    need_checkpoints("cnn")
+    from explorer import charts
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(charts, "softmax_figure", boom)
+    canvas.image, _ = canvas_from_digit(6)
+    at = app().run()
+    assert not at.exception
+    assert any("Something went wrong" in e.value and "boom" in e.value for e in at.error)
+
+
+def test_real_canvas_component_with_injected_drawing(monkeypatch):
+    """The real st_canvas, fed a drawing through its session state like the browser does."""
+    need_checkpoints("cnn")
+    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+    rgba, _ = canvas_from_digit(8)
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
+    url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+    at = app()
+    at.session_state["canvas_0"] = {"drawing": {"raw": {"objects": []}, "data": url},
+                                    "backgroundFit": None}
+    at.run()
+    assert_clean(at)
+    assert metric(at, "Prediction") == "8"
+
+
+def test_naive_resize_comparison_survives_a_blank_canvas(canvas):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(9)
+    at = app().run()
+    assert "naive_sees" not in {c.key for c in at.get("plotly_chart")}
+    at.toggle(key="show_naive").set_value(True).run()
+    assert_clean(at)
+    assert "naive_sees" in {c.key for c in at.get("plotly_chart")}
+    assert any("Squashing all" in c.value for c in at.caption)
+    canvas.image = None
+    at.run()  # blank: the toggle is not rendered, Streamlit drops its widget state
+    canvas.image, _ = canvas_from_digit(9)
+    at.run()
+    assert at.toggle(key="show_naive").value
+    assert "naive_sees" in {c.key for c in at.get("plotly_chart")}
+
+
+def test_temperature_survives_runs_without_the_slider(canvas):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(2)
+    at = app().run()
+    cold = common.T_GRID[10]
+    at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).set_value(cold).run()
+    canvas.image = None
+    at.run()  # blank canvas: no slider, so Streamlit drops the slider's widget state
+    assert common.TEMPERATURE_WIDGET_KEY not in at.session_state
+    canvas.image, _ = canvas_from_digit(2)
+    at.run()
+    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(cold)
+    assert at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).value == pytest.approx(cold)

@@ -1,0 +1,179 @@
+"""Tests for explorer.charts and explorer.summary: figures and tables from numbers."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+import torch
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from explorer import charts
+from explorer.models import build_model, count_params
+from explorer.summary import format_top1, layer_table, values_table
+
+LOGITS = np.array([-1.5, 0.3, 7.2, 2.0, -3.0, 0.0, 1.1, 4.9, -0.4, 0.8])  # argmax 2
+EXTREME = np.array([1e4, -1e4, 0.0, 1e4 - 1e-3, -5e3, 5e3, 1.0, -1.0, 2e3, -2e3])
+finite_logits = arrays(np.float64, 10, elements=st.floats(-1e4, 1e4, allow_nan=False))
+
+
+def numbers(obj) -> list[float]:
+    """Every number anywhere in a figure's JSON (data and layout)."""
+    if isinstance(obj, dict):
+        return [x for v in obj.values() for x in numbers(v)]
+    if isinstance(obj, (list, tuple)):
+        return [x for v in obj for x in numbers(v)]
+    if isinstance(obj, np.ndarray):
+        return numbers(obj.tolist())
+    if isinstance(obj, (int, float, np.number)) and not isinstance(obj, bool):
+        return [float(obj)]
+    return []
+
+
+def all_figures(logits, temperature) -> list[go.Figure]:
+    sweep = charts.temperature_sweep(logits)
+    return [charts.logits_figure(logits), charts.softmax_figure(logits, temperature),
+            charts.sigmoid_figure(logits, temperature), charts.sweep_figure(sweep, temperature),
+            charts.uncertainty_figure(sweep, temperature), charts.image_figure(np.eye(28))]
+
+
+def test_temperature_grid_is_log_spaced_and_holds_one():
+    grid = charts.temperature_grid()
+    assert grid[0] == pytest.approx(0.05) and grid[-1] == pytest.approx(20.0)
+    assert 1.0 in grid
+    ratios = grid[1:] / grid[:-1]
+    np.testing.assert_allclose(ratios, ratios[0])
+
+
+def test_logits_figure_has_zero_line_and_highlights_argmax():
+    fig = charts.logits_figure(LOGITS)
+    (bar,) = fig.data
+    np.testing.assert_allclose(bar.y, LOGITS)
+    assert any(s.y0 == 0 and s.y1 == 0 for s in fig.layout.shapes)
+    colours = list(bar.marker.color)
+    assert colours[2] != colours[0] and len(set(colours)) == 2
+    assert colours.count(colours[2]) == 1
+
+
+@pytest.mark.parametrize("temperature", [0.05, 1.0, 3.0, 20.0])
+def test_softmax_figure_sums_to_one_with_ghost_of_t1(temperature):
+    fig = charts.softmax_figure(LOGITS, temperature)
+    ghost, bars = fig.data
+    assert sum(bars.y) == pytest.approx(1.0)
+    assert sum(ghost.y) == pytest.approx(1.0)
+    assert ghost.name == "T = 1"
+    reference = torch.softmax(torch.tensor(LOGITS) / temperature, 0).numpy()
+    np.testing.assert_allclose(bars.y, reference, rtol=1e-9, atol=1e-12)
+    assert "Σ = 1.000" in fig.layout.title.text
+
+
+def test_softmax_ghost_does_not_follow_temperature():
+    hot, cold = charts.softmax_figure(LOGITS, 5.0), charts.softmax_figure(LOGITS, 0.2)
+    np.testing.assert_allclose(hot.data[0].y, cold.data[0].y)
+    assert not np.allclose(hot.data[1].y, cold.data[1].y)
+
+
+def test_sigmoid_figure_shows_a_sum_that_is_not_one():
+    fig = charts.sigmoid_figure(LOGITS, 1.0)
+    total = float(np.sum(fig.data[0].y))
+    np.testing.assert_allclose(fig.data[0].y, torch.sigmoid(torch.tensor(LOGITS)).numpy())
+    assert f"Σ = {total:.3f}" in fig.layout.title.text
+    assert abs(total - 1.0) > 0.1
+
+
+def test_sweep_figure_has_ten_class_lines_and_marks_current_t():
+    sweep = charts.temperature_sweep(LOGITS)
+    fig = charts.sweep_figure(sweep, 2.5)
+    classes = [t for t in fig.data if t.name != "current T"]
+    (marker,) = [t for t in fig.data if t.name == "current T"]
+    assert len(classes) == 10
+    assert list(marker.x) == [2.5, 2.5]
+    assert fig.layout.xaxis.type == "log"
+    np.testing.assert_allclose(np.sum([t.y for t in classes], axis=0), 1.0)
+
+
+def test_uncertainty_figure_has_entropy_margin_and_marker():
+    sweep = charts.temperature_sweep(LOGITS)
+    fig = charts.uncertainty_figure(sweep, 0.5)
+    names = [t.name for t in fig.data]
+    assert names == ["entropy (bits)", "top-1 margin", "current T"]
+    assert max(fig.data[0].y) <= np.log2(10) + 1e-9
+    assert np.all(np.diff(fig.data[0].y) >= -1e-9)  # entropy grows with T for these logits
+
+
+def test_sweep_argmax_is_constant_and_fact_says_so():
+    sweep = charts.temperature_sweep(LOGITS)
+    assert sweep.argmax_constant
+    assert charts.argmax_fact(sweep) == "argmax is 2 at every T"
+
+
+@settings(max_examples=60, deadline=None)
+@given(finite_logits)
+def test_argmax_never_depends_on_temperature(logits):
+    top2 = np.sort(logits)[-2:]
+    # Gaps below float resolution of logsumexp are true numerical ties, not a property.
+    assume(top2[1] - top2[0] >= 1e-3)
+    sweep = charts.temperature_sweep(logits)
+    assert sweep.argmax_constant
+    assert sweep.argmax[0] == np.argmax(logits)
+
+
+@pytest.mark.parametrize("logits", [EXTREME, -EXTREME, np.zeros(10), np.full(10, 1e4)])
+@pytest.mark.parametrize("temperature", [0.05, 20.0])
+def test_figures_from_extreme_logits_are_finite(logits, temperature):
+    for fig in all_figures(logits, temperature):
+        values = numbers(fig.to_plotly_json())
+        assert values and np.all(np.isfinite(values)), fig.layout.title.text
+
+
+@settings(max_examples=40, deadline=None)
+@given(finite_logits, st.floats(0.05, 20.0))
+def test_figures_are_finite_for_any_logits_and_t(logits, temperature):
+    for fig in all_figures(logits, temperature)[:3]:
+        assert np.all(np.isfinite(numbers(fig.to_plotly_json())))
+
+
+def test_image_figure_shows_the_image_upright():
+    image = np.zeros((28, 28))
+    image[3, 5] = 1.0
+    fig = charts.image_figure(image, "x")
+    np.testing.assert_array_equal(np.asarray(fig.data[0].z), image)
+    assert fig.layout.yaxis.autorange == "reversed"  # row 0 at the top, like the canvas
+
+
+def test_layer_table_of_mlp_totals_102762():
+    model = build_model("mlp").eval()
+    rows = layer_table(model)
+    assert sum(r["params"] for r in rows) == 102_762 == count_params(model)
+    by_name = {r["layer"]: r for r in rows}
+    assert by_name["net.2"]["output shape"] == "(1, 96)"
+    assert by_name["net.8"]["output shape"] == "(1, 10)"
+    assert not model.net[2]._forward_hooks  # hooks removed afterwards
+
+
+def test_layer_table_of_cnn_shows_pooling_through_shapes():
+    model = build_model("cnn").eval()
+    rows = layer_table(model)
+    assert sum(r["params"] for r in rows) == count_params(model)
+    shapes = {r["layer"]: r["output shape"] for r in rows}
+    assert shapes["conv2"] == "(1, 64, 24, 24)"
+    assert shapes["dropout1"] == "(1, 64, 12, 12)"
+    assert [r["layer"] for r in rows][-1] == "fc2"
+
+
+def test_values_table_is_scientific_and_never_rounds_to_one():
+    rows = values_table([30.0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 1.0)
+    assert len(rows) == 10
+    top = rows[0]
+    assert float(top["1 − p"]) == pytest.approx(9 * np.exp(-30), rel=1e-6)
+    assert float(top["1 − p"]) > 0
+    assert all(r["1 − p"] == "" for r in rows[1:])
+    assert "e" in top["softmax"] and float(top["log-softmax"]) < 0
+    assert float(rows[3]["sigmoid"]) == pytest.approx(0.5)
+
+
+def test_format_top1_never_shows_exactly_one():
+    assert format_top1(LOGITS, 1.0) == f"{torch.softmax(torch.tensor(LOGITS), 0).max():.4f}"
+    assert format_top1([60.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) == f"1 − {9 * np.exp(-60):.2e}"
+    assert format_top1(np.zeros(10)) == "0.1000"

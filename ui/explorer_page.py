@@ -1,0 +1,162 @@
+"""Explorer page: draw a digit (or load one) and watch logits, softmax, sigmoid and T live.
+
+Flow: canvas -> canvas_to_mnist -> image28 -> cached logits -> confidence maths -> figures.
+The live part is one st.fragment, so a stroke or a slider move reruns only that part.
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from explorer.checkpoints import LoadedModel
+from explorer.preprocess import canvas_to_mnist, is_blob, naive_resize
+from ui import common
+from ui import explorer_view as view
+
+CANVAS_SIDE = 280
+# Page-local keys. The counter is part of the canvas key: bumping it remounts a blank canvas.
+CANVAS_COUNTER_KEY = "canvas_counter"
+EXAMPLE_SEEN_KEY = "_example_seen"  # digest of the example the canvas was last cleared for
+EXAMPLE_CLASS_KEY = "example_class"
+BRUSH_KEY = "brush_width"
+NAIVE_KEY = "show_naive"
+NAIVE_ON_KEY = "_show_naive_on"  # plain mirror: the toggle is not rendered on a blank canvas
+LOAD_KEY, CLEAR_KEY = "load_example", "clear_canvas"
+FITTED_T_KEY, RESET_T_KEY = "use_fitted_t", "reset_t"
+
+
+def _digest(image28) -> str | None:
+    if image28 is None:
+        return None
+    return hashlib.sha1(np.ascontiguousarray(image28, dtype=np.float32).tobytes()).hexdigest()
+
+
+def _forget_example() -> None:
+    for key in (common.EXAMPLE_KEY, common.EXAMPLE_LABEL_KEY, common.EXAMPLE_SOURCE_KEY):
+        st.session_state[key] = None
+
+
+def _clear() -> None:
+    """Clear button: a fresh canvas key really empties the canvas; the example goes too."""
+    st.session_state[CANVAS_COUNTER_KEY] = st.session_state.get(CANVAS_COUNTER_KEY, 0) + 1
+    _forget_example()
+    st.session_state[common.CURRENT_IMAGE_KEY] = None
+
+
+def _load_example() -> None:
+    choice = st.session_state.get(EXAMPLE_CLASS_KEY, "any")
+    image28, label, index = common.pick_example(None if choice == "any" else int(choice))
+    common.send_to_explorer(image28, label, f"MNIST test digit #{index}")
+
+
+def _mirror_naive() -> None:
+    st.session_state[NAIVE_ON_KEY] = bool(st.session_state[NAIVE_KEY])
+
+
+def _canvas_key() -> str:
+    """The canvas key; a newly arrived example (button or another page) clears the canvas."""
+    counter = st.session_state.setdefault(CANVAS_COUNTER_KEY, 0)
+    digest = _digest(st.session_state.get(common.EXAMPLE_KEY))
+    if digest is not None and digest != st.session_state.get(EXAMPLE_SEEN_KEY):
+        counter = st.session_state[CANVAS_COUNTER_KEY] = counter + 1
+    st.session_state[EXAMPLE_SEEN_KEY] = digest
+    return f"canvas_{counter}"
+
+
+def draw_column():
+    """Canvas, brush, Clear and Load-an-example; returns the canvas RGBA or None."""
+    from streamlit_drawable_canvas import st_canvas  # by name at run time: tests patch it
+
+    st.markdown("**Draw a digit here**")
+    canvas_box = st.container()
+    brush_col, clear_col = st.columns([3, 1], vertical_alignment="bottom")
+    brush = brush_col.slider("Brush width", 6, 40, 20, key=BRUSH_KEY)
+    clear_col.button("Clear", key=CLEAR_KEY, on_click=_clear, width="stretch")
+    class_col, load_col = st.columns([0.8, 1.2], vertical_alignment="bottom")
+    class_col.selectbox("Example's class", ["any", *range(10)], key=EXAMPLE_CLASS_KEY)
+    load_col.button("Load an example", key=LOAD_KEY, on_click=_load_example,
+                    help="A random digit from the MNIST test set", width="stretch")
+    with canvas_box:
+        result = st_canvas(
+            stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
+            update_streamlit=True, height=CANVAS_SIDE, width=CANVAS_SIDE,
+            drawing_mode="freedraw", return_image_data=True, key=_canvas_key())
+    return result.image_data  # (H, W, 4) uint8, or None before the first stroke
+
+
+def current_input(canvas_rgba) -> tuple[np.ndarray | None, str]:
+    """(image28, source): a drawing wins, then a loaded example, else (None, "blank")."""
+    drawn = None if canvas_rgba is None else canvas_to_mnist(canvas_rgba)  # (28, 28) | None
+    if drawn is not None:
+        if st.session_state.get(common.EXAMPLE_KEY) is not None:
+            _forget_example()  # the user drew: the example gives way
+        return drawn, "drawing"
+    example = st.session_state.get(common.EXAMPLE_KEY)
+    if example is not None:
+        return np.asarray(example, dtype=np.float32).reshape(28, 28), "example"
+    return None, "blank"
+
+
+def temperature_controls(loaded: LoadedModel) -> float:
+    """The log-scale slider, 'Use fitted T' and 'T = 1'; returns the current T."""
+    fitted = float(loaded.meta["temperature"])
+    slider_col, fit_col, one_col = st.columns([5, 2, 1], vertical_alignment="bottom")
+    with slider_col:
+        temperature = common.temperature_slider()
+    fit_col.button(f"Use fitted T ({fitted:.3g})", key=FITTED_T_KEY, width="stretch",
+                   on_click=common.set_temperature, args=(fitted,),
+                   help="The T that minimises validation NLL, stored in the checkpoint")
+    one_col.button("T = 1", key=RESET_T_KEY, on_click=common.set_temperature, args=(1.0,),
+                   width="stretch")
+    return temperature
+
+
+@st.fragment
+@common.guarded
+def live_panel(loaded: LoadedModel) -> None:
+    """Everything that depends on the drawing or on T: reruns alone on each stroke."""
+    canvas_col, sees_col, pred_col = st.columns([1.15, 1, 1], gap="large")
+    with canvas_col:
+        canvas_rgba = draw_column()
+    image28, source = current_input(canvas_rgba)
+    if source == "example":
+        where = st.session_state.get(common.EXAMPLE_SOURCE_KEY) or "sent from another page"
+        canvas_col.caption(f"Showing an example ({where}) until you draw or clear.")
+    st.session_state[common.CURRENT_IMAGE_KEY] = image28
+    if image28 is None:
+        with sees_col:
+            view.invitation(canvas_rgba)
+        return
+    logits = common.logits_for(loaded, image28)  # (10,), cached per image and model
+    temperature = float(st.session_state[common.TEMPERATURE_KEY])
+    with sees_col:
+        view.model_sees(image28, source)
+        if st.toggle("Compare with a naive resize", key=NAIVE_KEY, on_change=_mirror_naive,
+                     value=bool(st.session_state.get(NAIVE_ON_KEY, False))):
+            naive = naive_resize(canvas_rgba) if source == "drawing" else None
+            view.naive_comparison(loaded, naive, int(np.argmax(logits)))
+    with pred_col:
+        view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
+    st.divider()
+    temperature = temperature_controls(loaded)
+    view.output_charts(logits, temperature)
+    view.temperature_charts(logits, temperature)
+    view.exact_values(logits, temperature)
+
+
+@common.guarded
+def main() -> None:
+    name = st.session_state.get(common.MODEL_KEY, common.DEFAULT_MODEL)
+    try:
+        loaded = common.get_model(name)
+    except common.CheckpointError as err:
+        st.error(f"Model **{name}** cannot be loaded. {err}")
+        st.info("Pick another model in the sidebar while this one is missing.")
+        return
+    view.model_card(loaded)
+    live_panel(loaded)
+
+
+main()

@@ -1,0 +1,153 @@
+"""The explorer's read-only panels: model card, what the model sees, prediction, charts."""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import charts
+from explorer.checkpoints import LoadedModel
+from explorer.confidence import softmax, summarize
+from explorer.preprocess import ink_mask
+from explorer.summary import format_top1, values_table
+from ui import common
+
+VERDICT_COLOURS = {"confident": "green", "uncertain": "orange", "probably not a digit": "red"}
+
+
+def outputs_are_logits(loaded: LoadedModel) -> bool:
+    """False for the mlp_softmax exhibit, whose outputs are already probabilities."""
+    return bool(loaded.meta.get("outputs_logits", True))
+
+
+def model_card(loaded: LoadedModel) -> None:
+    """Description, test accuracy, fitted T, parameters, device, exhibit note and layers."""
+    meta = loaded.meta
+    test = meta.get("metrics", {}).get("test", {})
+    accuracy = test.get("accuracy")
+    acc_text = f"{accuracy:.2%}" if isinstance(accuracy, (int, float)) else "n/a"
+    st.markdown(
+        f"**{loaded.name}** — {meta.get('description', meta['arch'])}  \n"
+        f"test accuracy **{acc_text}** · fitted temperature **{meta['temperature']:.3f}** · "
+        f"**{meta['params']:,}** parameters · running on **{loaded.device}**")
+    if meta.get("note"):
+        st.warning(meta["note"], icon="🧪")
+    with st.expander("Layers: output shape for one 28×28 input, and parameters"):
+        rows = common.layer_rows(meta["arch"], meta["config"])
+        total = sum(row["params"] for row in rows)
+        st.dataframe(rows + [{"layer": "total", "type": "", "output shape": "", "params": total}],
+                     hide_index=True, width="stretch")
+        st.caption("Activation functions called as torch functions (relu, max-pool) are not "
+                   "modules, so they show only through the next layer's shape.")
+
+
+def invitation(canvas_rgba) -> None:
+    """What a blank canvas (or a speck) shows instead of charts of noise.
+
+    NB: the empty 28×28 preview also makes the browser load plotly.js before the first
+    stroke, which otherwise waits seconds for it.
+    """
+    st.plotly_chart(charts.image_figure(np.zeros((28, 28)), "What the model sees (28×28)"),
+                    width="content", key="model_sees", config={"displayModeBar": False})
+    if canvas_rgba is not None and ink_mask(canvas_rgba).any():
+        st.info("That mark is too small to be a digit. Draw a bigger one (or press Clear).")
+    else:
+        st.info("✏️ Draw a digit on the black canvas, or press **Load an example**, "
+                "and watch what the model makes of it.")
+
+
+def model_sees(image28: np.ndarray, source: str) -> None:
+    """The 28×28 input, large, with nearest-neighbour pixels."""
+    st.plotly_chart(charts.image_figure(image28, "What the model sees (28×28)"),
+                    width="content", key="model_sees", config={"displayModeBar": False})
+    what = "your drawing, cropped, scaled to 20 px and centred like MNIST" \
+        if source == "drawing" else "the example, used as is"
+    st.caption(f"The model's whole input: {what}.")
+
+
+def naive_comparison(loaded: LoadedModel, naive28: np.ndarray | None, ours: int) -> None:
+    """The whole-canvas squash and its own prediction, beside ours."""
+    if naive28 is None:
+        st.caption("The naive resize applies to drawings only.")
+        return
+    logits = common.logits_for(loaded, naive28)
+    probs = softmax(logits)
+    guess = int(np.argmax(logits))
+    st.plotly_chart(charts.image_figure(naive28, "Naive resize", 200),
+                    width="content", key="naive_sees", config={"displayModeBar": False})
+    agree = "same as" if guess == ours else "differs from"
+    st.caption(f"Squashing all 280×280 px to 28×28 without cropping or centring: "
+               f"the model says **{guess}** (p = {probs.max():.3f}), {agree} our {ours}.")
+
+
+def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float,
+                     blob: bool = False) -> None:
+    """Prediction, top-1, margin, entropy and the verdict; the true label of an example."""
+    summary = summarize(logits, temperature, blob=blob)
+    label = st.session_state.get(common.EXAMPLE_LABEL_KEY)
+    top_left, top_right = st.columns(2)
+    top_left.metric("Prediction", summary.prediction, border=True)
+    if st.session_state.get(common.EXAMPLE_KEY) is not None and label is not None:
+        correct = label == summary.prediction
+        top_right.metric("True label", label, delta="✓ right" if correct else "✗ wrong",
+                         delta_color="normal" if correct else "inverse", delta_arrow="off",
+                         border=True)
+    st.metric("Top-1 probability", format_top1(logits, temperature),
+              help="Close to 1 it is written 1 − (the other classes' sum): never exactly 1")
+    left, right = st.columns(2)
+    left.metric("Margin", f"{summary.margin:.4f}",
+                help="Margin to the runner-up: top-1 minus second-best probability")
+    right.metric("Entropy (bits)", f"{summary.entropy_bits:.3f}", help="0 = certain; "
+                 "log2(10) ≈ 3.32 = all ten classes equally likely")
+    st.markdown(f"Verdict  \n### :{VERDICT_COLOURS[summary.verdict]}[{summary.verdict}]")
+    st.caption(f"Probabilities at T = {temperature:.3g}. The verdict always reads T = 1: "
+               "top-1 ≥ 0.9 confident, < 0.5 probably not a digit.")
+    if blob:
+        st.caption("The ink is a filled blob, not strokes: whatever the model answers, "
+                   "this is not a digit. Models still give every input some class.")
+    if not outputs_are_logits(loaded):
+        own = np.asarray(logits, dtype=np.float64)
+        st.warning(f"**mlp_softmax already outputs probabilities** (its own top-1 is "
+                   f"{own.max():.4f}). Everything here treats them as logits and applies "
+                   f"softmax again: the double softmax squashes every answer towards 1/10.")
+
+
+def temperature_charts(logits: np.ndarray, temperature: float) -> None:
+    """The softmax-vs-T sweep, entropy/margin vs T, and the argmax fact line."""
+    sweep = charts.temperature_sweep(logits)
+    fact = charts.argmax_fact(sweep)
+    if sweep.argmax_constant:
+        st.success(f"**{fact}** — temperature changes confidence, never the prediction.")
+    else:
+        st.warning(fact)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(charts.sweep_figure(sweep, temperature), key="sweep_chart")
+        st.caption("Each class's softmax probability as T goes from 0.05 to 20: low T "
+                   "sharpens towards one-hot, high T flattens towards 1/10.")
+    with right:
+        st.plotly_chart(charts.uncertainty_figure(sweep, temperature), key="uncertainty_chart")
+        st.caption("Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
+                   "is the current T.")
+
+
+def output_charts(logits: np.ndarray, temperature: float) -> None:
+    """Logits, softmax at T (ghost T = 1) and per-class sigmoid, side by side."""
+    cols = st.columns(3)
+    with cols[0]:
+        st.plotly_chart(charts.logits_figure(logits), key="logits_chart")
+        st.caption("Raw scores: signed, unbounded, no probabilities yet. Temperature divides "
+                   "them all by T.")
+    with cols[1]:
+        st.plotly_chart(charts.softmax_figure(logits, temperature), key="softmax_chart")
+        st.caption("Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.")
+    with cols[2]:
+        st.plotly_chart(charts.sigmoid_figure(logits, temperature), key="sigmoid_chart")
+        st.caption("One-vs-rest sigmoid of each logit on its own: the bars do not sum to 1.")
+
+
+def exact_values(logits: np.ndarray, temperature: float) -> None:
+    """The numbers behind the bars, in scientific notation."""
+    st.dataframe(values_table(logits, temperature), hide_index=True, width="stretch",
+                 key="values_table")
+    st.caption("Exact values at the current T. Softmax never reaches exactly 0 or 1: "
+               "'1 − p' is computed from the other classes, so it is never rounded to 0.")
