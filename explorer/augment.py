@@ -21,6 +21,13 @@ class AugmentConfig:
     p_thicken: float = 0.35
     p_thin: float = 0.15
 
+    def scaled(self, strength: float) -> AugmentConfig:
+        """Every range and probability times `strength` (0 leaves images alone)."""
+        lo_hi = lambda r: (1 - (1 - r[0]) * strength, 1 + (r[1] - 1) * strength)  # noqa: E731
+        return AugmentConfig(self.rotate_deg * strength, self.shear_deg * strength,
+                             lo_hi(self.scale), lo_hi(self.aspect), self.shift_px * strength,
+                             min(self.p_thicken * strength, 1.0), min(self.p_thin * strength, 1.0))
+
 
 def affine(x, angle_deg, shear_deg, scale_x, scale_y, shift_x, shift_y) -> torch.Tensor:
     """Apply per-sample affine maps to (N, 1, 28, 28); all params are (N,) tensors or floats."""

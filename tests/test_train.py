@@ -37,7 +37,7 @@ def test_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         train.main(["--help"])
     text = capsys.readouterr().out
-    assert "--arch" in text and "(default: 128)" in text and "cnn 10" in text
+    assert "--arch" in text and "(default: 128)" in text and "cnn 20" in text
 
 
 @pytest.mark.train_set
