@@ -1,0 +1,90 @@
+"""Per-stroke server work on a 280×280 canvas: preprocess, inference, every figure of the page.
+
+    python scripts/benchmark.py            # all shipped models, CPU
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from explorer import (  # noqa: E402
+    canvas_to_mnist,
+    charts,  # noqa: E402
+    load_model,
+    predict_logits,
+)
+from explorer.confidence import summarize  # noqa: E402
+from explorer.drawn import drawn_canvases  # noqa: E402
+from explorer.preprocess import is_blob  # noqa: E402
+from explorer.summary import format_top1, values_table  # noqa: E402
+
+
+def figures(logits, image28, temperature: float) -> list:
+    """Every figure the explorer builds after a stroke, as the page builds them."""
+    sweep = charts.temperature_sweep(logits)
+    charts.argmax_fact(sweep)
+    return [charts.image_figure(image28, "What the model sees (28×28)"),
+            charts.sweep_figure(sweep, temperature), charts.uncertainty_figure(sweep, temperature),
+            charts.logits_figure(logits), charts.softmax_figure(logits, temperature),
+            charts.sigmoid_figure(logits, temperature)]
+
+
+def one_stroke(loaded, canvas_rgba, temperature: float) -> dict[str, float]:
+    """Seconds spent in each stage of one stroke's server work."""
+    t0 = time.perf_counter()
+    image28 = canvas_to_mnist(canvas_rgba)  # (28, 28)
+    blob = is_blob(image28)
+    t1 = time.perf_counter()
+    logits = predict_logits(loaded, image28[None])[0]  # (10,)
+    t2 = time.perf_counter()
+    summarize(logits, temperature, blob=blob)
+    format_top1(logits, temperature)
+    values_table(logits, temperature)
+    for fig in figures(logits, image28, temperature):
+        fig.to_json()  # st.plotly_chart serialises every figure: part of the cost
+    t3 = time.perf_counter()
+    return {"preprocess": t1 - t0, "inference": t2 - t1, "figures": t3 - t2, "total": t3 - t0}
+
+
+def bench(name: str, canvases: list, warmup: int) -> dict[str, np.ndarray]:
+    """Per-stage timings (ms) for one model over the canvases."""
+    loaded = load_model(name, device="cpu")
+    for canvas_rgba in canvases[:warmup]:
+        one_stroke(loaded, canvas_rgba, 1.0)
+    rows = [one_stroke(loaded, c, t) for c, t in zip(canvases, np.geomspace(0.05, 20,
+                                                                           len(canvases)))]
+    return {k: 1000 * np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("models", nargs="*", default=["cnn", "mlp", "mlp_softmax"],
+                   help="shipped names or checkpoint folders")
+    p.add_argument("--strokes", type=int, default=200, help="canvases timed per model")
+    p.add_argument("--warmup", type=int, default=10, help="untimed strokes first")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    n_mnist = args.strokes // 2
+    canvases = [c for c, _, _ in drawn_canvases(n_mnist, args.strokes - n_mnist)]
+    print(f"{len(canvases)} strokes on 280×280 canvases, CPU, {args.threads} threads; "
+          f"median / p95 in ms")
+    print(f"{'model':12}{'preprocess':>16}{'inference':>16}{'figures':>16}{'total':>16}")
+    out = {}
+    for name in args.models:
+        out[name] = bench(name, canvases, args.warmup)
+        cells = "".join(f"{np.median(v):>8.1f} /{np.percentile(v, 95):>6.1f}"
+                        for v in out[name].values())
+        print(f"{name:12}{cells}")
+    return out
+
+
+if __name__ == "__main__":
+    main()
