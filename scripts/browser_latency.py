@@ -1,0 +1,184 @@
+"""Stroke-to-answer latency in a real browser: the explorer against a bare canvas page.
+
+    python scripts/browser_latency.py                  # 20 strokes per page
+    python scripts/browser_latency.py --strokes 10 --checkpoint-dir /tmp/ck
+
+In one run it serves scripts/bare_canvas_app.py (the same canvas, answered with no model)
+and app.py (the explorer, default model cnn) on two Streamlit servers, loads each in its
+own chromium page and draws N single-stroke digits on each, alternating bare/explorer
+stroke by stroke so machine load hits both alike. Every stroke after the first starts on a
+canvas cleared with the page's own "Clear" button, so "Prediction" is absent before the
+stroke and its appearance is the answer (no stale value can be read).
+Timed inside the page with performance.now(): mouse-up -> the "Prediction" value in the DOM,
+and mouse-up -> the last DOM change of that run ("settled": charts drawn).
+Needs Debian's chromium (/usr/bin/chromium) and pip's playwright.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import browser  # noqa: E402
+
+ROOT = browser.ROOT
+SHAPE_ORDER = ("1", "7", "L", "0", "4", "2")
+OFFSETS = ((0.0, 0.0), (-0.1, -0.06), (0.1, 0.06), (-0.06, 0.08), (0.08, -0.08))
+TARGET_S = 0.100  # the explorer may add at most this to the bare page's median
+
+
+@dataclass
+class Target:
+    """One page under test and what its strokes measured (seconds)."""
+
+    name: str
+    script: Path
+    env: dict
+    server: browser.StreamlitServer | None = None
+    page: object = None
+    first: tuple[float, float] | None = None  # (latency, settled) of the warm-up stroke
+    latency: list[float] = field(default_factory=list)
+    settled: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--strokes", type=int, default=20,
+                        help="strokes per page, the first (warm-up) reported apart")
+    parser.add_argument("--checkpoint-dir", default=None,
+                        help="folder holding cnn/ for the explorer, passed as "
+                             "EXPLORER_CHECKPOINT_DIR (None: the project's checkpoints/)")
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds to wait for one answer or one page load")
+    parser.add_argument("--quiet-ms", type=int, default=500,
+                        help="a run counts as settled after this long without DOM changes")
+    args = parser.parse_args(argv)
+    if args.strokes < 2:
+        parser.error("--strokes must be at least 2 (the first is a warm-up)")
+    return args
+
+
+def stroke(page, index: int, args) -> tuple[float, float]:
+    """Draw stroke `index` on a blank canvas; (mouse-up -> Prediction, mouse-up -> settled)."""
+    browser.draw(page, browser.SHAPES[SHAPE_ORDER[index % len(SHAPE_ORDER)]],
+                 offset=OFFSETS[(index // len(SHAPE_ORDER)) % len(OFFSETS)])
+    page.wait_for_function("() => window.__stProbe.shown !== null",
+                           timeout=args.timeout * 1000, polling="raf")
+    browser.wait_quiet(page, quiet_ms=args.quiet_ms, timeout=args.timeout)
+    numbers = browser.probe(page)
+    return ((numbers["shown"] - numbers["up"]) / 1000,
+            (max(numbers["lastMutation"], numbers["shown"]) - numbers["up"]) / 1000)
+
+
+def measure(target: Target, index: int, args) -> None:
+    """One stroke on one page (cleared first unless it is the first); a failure reloads."""
+    try:
+        if index:
+            browser.clear_canvas(target.page, timeout=args.timeout)
+        latency, settled = stroke(target.page, index, args)
+    except Exception as err:  # noqa: BLE001 - one lost stroke must not end the run
+        target.failures.append(f"stroke {index}: {type(err).__name__}: {err}".splitlines()[0])
+        browser.open_app(target.page, target.server.url, timeout=args.timeout)
+        return
+    if index == 0:
+        target.first = (latency, settled)
+    else:
+        target.latency.append(latency)
+        target.settled.append(settled)
+
+
+def stats(values: list[float]) -> str:
+    if not values:
+        return f"{0:>4}" + f"{'-':>9}" * 4
+    a = np.asarray(values)
+    return (f"{len(a):>4}{np.median(a):>9.3f}{np.percentile(a, 95):>9.3f}"
+            f"{a.min():>9.3f}{a.max():>9.3f}")
+
+
+def report(targets: list[Target], load_before, load_after) -> None:
+    """The tables, the warm-up strokes, the difference of medians and the machine load."""
+    print(f"\nmachine: {os.cpu_count()} CPUs; load average (1/5/15 min) "
+          f"{' / '.join(f'{x:.2f}' for x in load_before)} before, "
+          f"{' / '.join(f'{x:.2f}' for x in load_after)} after")
+    for title, attr in (("mouse-up -> 'Prediction' value in the DOM", "latency"),
+                        ("mouse-up -> last DOM change of the run (settled)", "settled")):
+        print(f"\n{title} (seconds; first stroke left out)")
+        print(f"{'page':<10}{'n':>4}{'median':>9}{'p95':>9}{'min':>9}{'max':>9}")
+        for t in targets:
+            print(f"{t.name:<10}{stats(getattr(t, attr))}")
+    print("\nfirst stroke after page load (Prediction / settled):")
+    for t in targets:
+        first = "failed" if t.first is None else f"{t.first[0]:.3f} s / {t.first[1]:.3f} s"
+        print(f"  {t.name:<10}{first}")
+    bare, explorer = targets
+    if bare.latency and explorer.latency:
+        diff = float(np.median(explorer.latency) - np.median(bare.latency))
+        verdict = "met" if diff <= TARGET_S else "MISSED"
+        print(f"\nexplorer - bare, medians: {diff:+.3f} s (target at most "
+              f"+{TARGET_S:.3f} s): {verdict}")
+    for t in targets:
+        for failure in t.failures:
+            print(f"  {t.name} lost {failure}")
+
+
+def picked_model(page) -> str:
+    """The value the explorer's sidebar model picker shows."""
+    picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"] input').first
+    return picker.input_value(timeout=5_000)
+
+
+def run(targets: list[Target], args) -> None:
+    """Serve and open both pages, then stroke them in turn (bare, explorer, bare, ...)."""
+    from playwright.sync_api import sync_playwright
+
+    for t in targets:
+        t.server = browser.start_server(t.script, env=t.env, timeout=max(60.0, args.timeout))
+    with sync_playwright() as playwright:
+        chromium = browser.launch_chromium(playwright)
+        try:
+            for t in targets:
+                t.page, _ = browser.new_page(chromium)
+                browser.open_app(t.page, t.server.url, timeout=max(60.0, args.timeout))
+            print(f"explorer model: {picked_model(targets[1].page)}; {args.strokes} strokes "
+                  "per page, bare and explorer in turn", flush=True)
+            for index in range(args.strokes):
+                for t in targets:
+                    measure(t, index, args)
+        finally:
+            chromium.close()
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    ck_dir = Path(args.checkpoint_dir or ROOT / "checkpoints")
+    if not (ck_dir / "cnn" / "model.safetensors").is_file():
+        print(f"No cnn checkpoint in {ck_dir}: python scripts/train.py --arch cnn "
+              "(or pass --checkpoint-dir).", file=sys.stderr)
+        return 2
+    problem = browser.browser_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    env = {"EXPLORER_CHECKPOINT_DIR": str(ck_dir)}
+    targets = [Target("bare", ROOT / "scripts" / "bare_canvas_app.py", {}),
+               Target("explorer", ROOT / "app.py", env)]
+    load_before = os.getloadavg()
+    try:
+        run(targets, args)
+    finally:
+        for t in targets:
+            if t.server is not None:
+                t.server.stop()
+    report(targets, load_before, os.getloadavg())
+    return 0 if all(t.latency for t in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

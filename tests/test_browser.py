@@ -1,0 +1,100 @@
+"""The app in a real browser (Debian's chromium via playwright): draw with the mouse, read
+"Prediction", and open every page of the sidebar navigation without errors.
+
+Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI): then
+they fail. Debugging: EXPLORER_SCREENSHOT=/tmp/explorer_shot.png saves the explorer after
+the drawn "1" is predicted.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from explorer.checkpoints import CHECKPOINT_DIR
+from tests import browser
+
+pytestmark = pytest.mark.browser
+
+GUARDED_ERROR = "Something went wrong"  # ui.common.guarded's message for a caught exception
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium driven by pip's playwright, for this module."""
+    problem = browser.browser_problem()
+    if problem:
+        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = browser.launch_chromium(playwright)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(chromium):
+    """app.py served on a free port with the shipped checkpoints, for this module."""
+    # An empty EXPLORER_CHECKPOINT_DIR means checkpoints/, whatever the caller's shell set.
+    server = browser.start_server(browser.ROOT / "app.py", env={"EXPLORER_CHECKPOINT_DIR": ""},
+                                  timeout=90)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def page(chromium):
+    """(page, PageErrors) in a fresh browser context with the tall viewport."""
+    page, errors = browser.new_page(chromium)
+    page.set_default_timeout(20_000)
+    yield page, errors
+    page.context.close()
+
+
+def assert_clean(page, errors: browser.PageErrors, where: str) -> None:
+    """No JS errors, no Streamlit exception box, no guarded-error message on the page."""
+    assert errors.messages == [], f"{where}: {errors.messages}"
+    assert page.locator('[data-testid="stException"]').count() == 0, \
+        f"{where}: {page.locator('[data-testid=stException]').first.inner_text()}"
+    assert page.get_by_text(GUARDED_ERROR).count() == 0, f"{where}: a caught page error"
+
+
+def test_mouse_drawn_digits_are_predicted(app_url, page):
+    if not (CHECKPOINT_DIR / "cnn" / "model.safetensors").is_file():
+        pytest.skip("checkpoints/cnn missing: python scripts/train.py --arch cnn")
+    page, errors = page
+    browser.open_app(page, app_url)
+    browser.draw(page, browser.SHAPES["1"])  # one vertical stroke in the middle
+    assert browser.wait_for_metric(page, "Prediction") == "1"
+    if os.environ.get("EXPLORER_SCREENSHOT"):
+        browser.wait_quiet(page)
+        page.screenshot(path=os.environ["EXPLORER_SCREENSHOT"])
+    browser.clear_canvas(page)  # waits for the "1" to go, so the next read is not stale
+    browser.draw(page, browser.SHAPES["7"])
+    assert browser.wait_for_metric(page, "Prediction") == "7"
+    assert_clean(page, errors, "explorer after two drawings")
+
+
+def nav_links(page) -> list[tuple[str, str]]:
+    """(label, href) of the sidebar's page links; none while the app has a single page."""
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    return [(link.inner_text().strip(), link.get_attribute("href")) for link in links.all()]
+
+
+def test_every_page_opens_without_errors(app_url, page):
+    page, errors = page
+    browser.open_app(page, app_url, canvas=False)
+    if page.locator(browser.CANVAS).count():  # a drawing in the session, for the other pages
+        browser.draw(page, browser.SHAPES["7"])
+        browser.wait_for_metric(page, "Prediction")
+        browser.wait_quiet(page)
+    assert_clean(page, errors, "first page")
+    links = nav_links(page)
+    for label, href in links + links[:1]:  # every page, then back to the first
+        page.locator(f'[data-testid="stSidebarNav"] a[href="{href}"]').click()
+        page.wait_for_url(href if href.startswith("http") else f"**{href}*")
+        browser.wait_quiet(page, quiet_ms=600)
+        assert_clean(page, errors, f"page {label!r} ({href})")
