@@ -2,16 +2,27 @@
 
 Every figure takes a (10,) logit row (for the mlp_softmax exhibit: its probabilities,
 treated as logits on purpose) and a temperature; probabilities come from
-explorer.confidence only.
+explorer.confidence only. Figures are written as plain trace/layout dicts and wrapped
+without plotly's per-property validation: it cost ~10-20 ms a figure, every stroke.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
-from explorer.confidence import entropy_bits, log_softmax, margin, sigmoid, softmax
+from explorer.confidence import (
+    MAX_T,
+    MIN_T,
+    entropy_bits,
+    log_softmax,
+    margin,
+    sigmoid,
+    softmax,
+)
 
 T_MIN, T_MAX = 0.05, 20.0
 N_TEMPERATURES = 161  # odd, so T = 1 sits exactly in the middle of the log grid
@@ -21,6 +32,35 @@ TOP = "#ff4b4b"  # Streamlit's accent: the argmax everywhere
 GHOST = "rgba(140, 156, 184, 0.35)"
 HEIGHT = 300
 T_TICKS = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20]
+# Validated once here, so the unvalidated heatmaps carry the expanded scale plotly sends.
+GREY_SCALE = [list(stop) for stop in go.Heatmap(colorscale="gray").colorscale]
+
+
+@functools.lru_cache(maxsize=16)
+def _template(name: str, trace_types: tuple[str, ...]) -> dict:
+    """A registered template's layout, with trace defaults for these trace types only.
+
+    Defaults for other trace types cannot change a figure, but they were most of the
+    template every figure carried (copied, encoded and sent on every stroke).
+    NB: cached by name: a template re-registered under the same name later is not seen.
+    """
+    template = pio.templates[name].to_plotly_json()  # {"data": {type: [...]}, "layout": {...}}
+    data = {k: v for k, v in template.get("data", {}).items() if k in trace_types}
+    return {"layout": template.get("layout", {}), **({"data": data} if data else {})}
+
+
+def figure(traces: list[dict], layout: dict) -> go.Figure:
+    """A go.Figure from plain trace and layout dicts, skipping per-property validation.
+
+    NB: nothing checks the dicts here: a misspelt key goes to plotly.js, which ignores it.
+    tests/test_charts.py re-validates every figure, so keep to plotly's full names
+    (title={"text": ...}, not title="..."; no None values). Plotly's default template
+    (Streamlit's on the page) is read at call time, like go.Figure does.
+    """
+    if isinstance(pio.templates.default, str) and "template" not in layout:
+        types = tuple(sorted({trace["type"] for trace in traces}))
+        layout = dict(layout, template=_template(pio.templates.default, types))
+    return go.Figure({"data": traces, "layout": layout}, _validate=False)
 
 
 def temperature_grid(t_min: float = T_MIN, t_max: float = T_MAX,
@@ -56,14 +96,14 @@ def temperature_sweep(logits, temperatures=None) -> Sweep:
     """Probabilities, entropy, margin and argmax of softmax(z / T) for every T in a grid."""
     z = np.asarray(logits, dtype=np.float64).reshape(-1)  # (10,)
     temps = temperature_grid() if temperatures is None else np.asarray(temperatures, float)
+    # One (K, 10) array, scaled here with the clip confidence applies to a scalar T;
+    # the functions then run at T = 1, so every row matches softmax(z, t) exactly.
+    scaled = z[None, :] / np.clip(temps, MIN_T, MAX_T)[:, None]  # (K, 10)
+    log_probs = log_softmax(scaled)  # (K, 10)
     # argmax on log-probabilities: exp() can round near-equal probabilities into a tie.
-    return Sweep(
-        temperatures=temps,
-        probs=np.stack([softmax(z, t) for t in temps]),
-        entropy_bits=np.array([entropy_bits(z, t) for t in temps]),
-        margin=np.array([margin(z, t) for t in temps]),
-        argmax=np.array([int(np.argmax(log_softmax(z, t))) for t in temps]),
-    )
+    return Sweep(temperatures=temps, probs=np.exp(log_probs),
+                 entropy_bits=entropy_bits(scaled), margin=margin(scaled),
+                 argmax=np.argmax(log_probs, axis=-1))
 
 
 def argmax_fact(sweep: Sweep) -> str:
@@ -74,14 +114,19 @@ def argmax_fact(sweep: Sweep) -> str:
     return f"argmax changes with T (classes {changes}): near-tied logits rounded together"
 
 
-def _layout(fig: go.Figure, title: str, y_title: str, **yaxis) -> go.Figure:
-    fig.update_layout(
+def _class_layout(title: str, y_title: str, **layout) -> dict:
+    """Layout of the three per-class bar charts; yaxis extras go in `yaxis_extra`."""
+    yaxis = dict(title=dict(text=y_title), **layout.pop("yaxis_extra", {}))
+    return dict(
         title=dict(text=title, x=0.0, xanchor="left"), height=HEIGHT,
         margin=dict(l=10, r=10, t=70, b=10), bargap=0.25,
-        xaxis=dict(title="class", tickmode="array", tickvals=CLASSES),
-        yaxis=dict(title=y_title, **yaxis), showlegend=False,
-    )
-    return fig
+        xaxis=dict(title=dict(text="class"), tickmode="array", tickvals=CLASSES),
+        yaxis=yaxis, showlegend=False, **layout)
+
+
+def _hline(y: float, **line) -> dict:
+    """A full-width horizontal line at data height y (what fig.add_hline writes)."""
+    return dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=y, y1=y, line=line)
 
 
 def _colours(values: np.ndarray) -> list[str]:
@@ -92,95 +137,101 @@ def _colours(values: np.ndarray) -> list[str]:
 def logits_figure(logits, title: str = "Logits<br>raw scores, any sign") -> go.Figure:
     """Signed logit bars with a zero line; the argmax bar in the accent colour."""
     z = np.asarray(logits, dtype=np.float64).reshape(-1)  # (10,)
-    fig = go.Figure(go.Bar(
-        x=CLASSES, y=z, marker_color=_colours(z), name="logit",
-        text=[f"{v:.2f}" for v in z], textposition="outside", cliponaxis=False,
-        hovertemplate="class %{x}: logit %{y:.4f}<extra></extra>"))
-    fig.add_hline(y=0, line_width=1.5, line_color="#888")
-    return _layout(fig, title, "logit")
+    bars = dict(type="bar", x=CLASSES, y=z, marker=dict(color=_colours(z)), name="logit",
+                text=[f"{v:.2f}" for v in z], textposition="outside", cliponaxis=False,
+                hovertemplate="class %{x}: logit %{y:.4f}<extra></extra>")
+    return figure([bars], _class_layout(title, "logit",
+                                        shapes=[_hline(0, color="#888", width=1.5)]))
 
 
 def softmax_figure(logits, temperature: float) -> go.Figure:
     """softmax(z / T) bars (sum shown in the title) over ghost bars of T = 1."""
     z = np.asarray(logits, dtype=np.float64).reshape(-1)
     probs, ghost = softmax(z, temperature), softmax(z, 1.0)  # (10,), (10,)
-    fig = go.Figure([
-        go.Bar(x=CLASSES, y=ghost, marker_color=GHOST, name="T = 1",
-               hovertemplate="class %{x}: p = %{y:.4f} at T = 1<extra></extra>"),
-        go.Bar(x=CLASSES, y=probs, marker_color=_colours(probs), name=f"T = {temperature:.3g}",
-               hovertemplate="class %{x}: p = %{y:.4f}<extra></extra>"),
-    ])
-    fig.update_layout(barmode="overlay")
+    traces = [
+        dict(type="bar", x=CLASSES, y=ghost, marker=dict(color=GHOST), name="T = 1",
+             hovertemplate="class %{x}: p = %{y:.4f} at T = 1<extra></extra>"),
+        dict(type="bar", x=CLASSES, y=probs, marker=dict(color=_colours(probs)),
+             name=f"T = {temperature:.3g}",
+             hovertemplate="class %{x}: p = %{y:.4f}<extra></extra>"),
+    ]
     title = f"Softmax at T = {temperature:.3g}<br>Σ = {probs.sum():.3f}"
-    return _layout(fig, title, "probability", range=[0, 1.05])
+    return figure(traces, _class_layout(title, "probability", barmode="overlay",
+                                        yaxis_extra=dict(range=[0, 1.05])))
 
 
 def sigmoid_figure(logits, temperature: float) -> go.Figure:
     """Per-class sigmoid(z / T) bars; their sum (≠ 1) in the title and a line at 0.5."""
     z = np.asarray(logits, dtype=np.float64).reshape(-1)
     probs = sigmoid(z, temperature)  # (10,)
-    fig = go.Figure(go.Bar(
-        x=CLASSES, y=probs, marker_color=_colours(probs), name="sigmoid",
-        hovertemplate="class %{x}: σ = %{y:.4f}<extra></extra>"))
-    fig.add_hline(y=0.5, line_width=1, line_dash="dot", line_color="#888")
+    bars = dict(type="bar", x=CLASSES, y=probs, marker=dict(color=_colours(probs)),
+                name="sigmoid", hovertemplate="class %{x}: σ = %{y:.4f}<extra></extra>")
     title = f"Sigmoid per class at T = {temperature:.3g}<br>Σ = {probs.sum():.3f} (not 1)"
-    return _layout(fig, title, "sigmoid(z / T)", range=[0, 1.05])
+    line = _hline(0.5, color="#888", dash="dot", width=1)
+    return figure([bars], _class_layout(title, "sigmoid(z / T)", shapes=[line],
+                                        yaxis_extra=dict(range=[0, 1.05])))
 
 
-def _mark_temperature(fig: go.Figure, temperature: float, y_top: float) -> go.Figure:
+def _temperature_marker(temperature: float, y_top: float) -> dict:
     # A trace, not add_vline: shapes and annotations on log axes disagree on coordinates.
-    fig.add_trace(go.Scatter(
-        x=[temperature, temperature], y=[0.0, y_top], mode="lines+text", name="current T",
-        text=["", f"T = {temperature:.3g}"], textposition="top right", showlegend=False,
-        line=dict(width=2, dash="dash", color=TOP), hoverinfo="skip", cliponaxis=False,
-        textfont=dict(color=TOP)))
-    fig.update_layout(height=HEIGHT + 60, margin=dict(l=10, r=10, t=60, b=10),
-                      xaxis=dict(type="log", title="temperature T (log scale)",
-                                 tickvals=T_TICKS, ticktext=[f"{t:g}" for t in T_TICKS]))
-    return fig
+    return dict(
+        type="scatter", x=[temperature, temperature], y=[0.0, y_top], mode="lines+text",
+        name="current T", text=["", f"T = {temperature:.3g}"], textposition="top right",
+        showlegend=False, line=dict(width=2, dash="dash", color=TOP), hoverinfo="skip",
+        cliponaxis=False, textfont=dict(color=TOP))
+
+
+def _sweep_layout(title: str, **layout) -> dict:
+    """Layout of the two against-T charts: log T axis with round ticks, legend below."""
+    return dict(
+        title=dict(text=title, x=0.0), showlegend=True, height=HEIGHT + 60,
+        margin=dict(l=10, r=10, t=60, b=10),
+        xaxis=dict(type="log", title=dict(text="temperature T (log scale)"), tickvals=T_TICKS,
+                   ticktext=[f"{t:g}" for t in T_TICKS]), **layout)
 
 
 def sweep_figure(sweep: Sweep, temperature: float) -> go.Figure:
     """Every class's softmax probability against T (log x), current T marked."""
     top = int(sweep.argmax[np.argmin(np.abs(np.log(sweep.temperatures / temperature)))])
-    fig = go.Figure([
-        go.Scatter(x=sweep.temperatures, y=sweep.probs[:, k], mode="lines", name=str(k),
-                   line=dict(width=3.5 if k == top else 1.5, color=TOP if k == top else None),
-                   hovertemplate=f"class {k}: p = %{{y:.4f}} at T = %{{x:.3g}}<extra></extra>")
+    traces = [
+        dict(type="scatter", x=sweep.temperatures, y=sweep.probs[:, k], mode="lines",
+             name=str(k), line=dict(width=3.5, color=TOP) if k == top else dict(width=1.5),
+             hovertemplate=f"class {k}: p = %{{y:.4f}} at T = %{{x:.3g}}<extra></extra>")
         for k in CLASSES
-    ])
-    fig.update_layout(title=dict(text="Softmax probability of each class against T", x=0.0),
-                      yaxis=dict(title="probability", range=[0, 1.02]),
-                      showlegend=True, legend=dict(title="class", orientation="h", y=-0.3))
-    return _mark_temperature(fig, temperature, 1.0)
+    ]
+    layout = _sweep_layout("Softmax probability of each class against T",
+                           yaxis=dict(title=dict(text="probability"), range=[0, 1.02]),
+                           legend=dict(title=dict(text="class"), orientation="h", y=-0.3))
+    return figure(traces + [_temperature_marker(temperature, 1.0)], layout)
 
 
 def uncertainty_figure(sweep: Sweep, temperature: float) -> go.Figure:
     """Entropy (bits, left axis) and top-1 margin (right axis) against T."""
-    fig = go.Figure([
-        go.Scatter(x=sweep.temperatures, y=sweep.entropy_bits, mode="lines",
-                   name="entropy (bits)", line=dict(width=3, color="#1f77b4")),
-        go.Scatter(x=sweep.temperatures, y=sweep.margin, mode="lines", yaxis="y2",
-                   name="top-1 margin", line=dict(width=3, color="#2ca02c")),
-    ])
-    fig.update_layout(
-        title=dict(text="Entropy and top-1 margin against T", x=0.0),
-        yaxis=dict(title="entropy (bits)", range=[0, np.log2(10) * 1.02]),
-        yaxis2=dict(title="top-1 margin", range=[0, 1.02], overlaying="y", side="right",
-                    tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False),
-        showlegend=True, legend=dict(orientation="h", y=-0.3))
-    return _mark_temperature(fig, temperature, float(np.log2(10)))
+    top_entropy = float(np.log2(10))
+    traces = [
+        dict(type="scatter", x=sweep.temperatures, y=sweep.entropy_bits, mode="lines",
+             name="entropy (bits)", line=dict(width=3, color="#1f77b4")),
+        dict(type="scatter", x=sweep.temperatures, y=sweep.margin, mode="lines", yaxis="y2",
+             name="top-1 margin", line=dict(width=3, color="#2ca02c")),
+        _temperature_marker(temperature, top_entropy),
+    ]
+    layout = _sweep_layout(
+        "Entropy and top-1 margin against T",
+        yaxis=dict(title=dict(text="entropy (bits)"), range=[0, top_entropy * 1.02]),
+        yaxis2=dict(title=dict(text="top-1 margin"), range=[0, 1.02], overlaying="y",
+                    side="right", tickvals=[0, 0.25, 0.5, 0.75, 1], showgrid=False),
+        legend=dict(orientation="h", y=-0.3))
+    return figure(traces, layout)
 
 
 def image_figure(image28, title: str = "", size: int = 280) -> go.Figure:
     """A (28, 28) image in [0, 1] as a large greyscale heatmap, pixel values on hover."""
     image = np.nan_to_num(np.asarray(image28, dtype=np.float64))  # (28, 28)
-    fig = go.Figure(go.Heatmap(
-        z=image, colorscale="gray", zmin=0.0, zmax=1.0, showscale=False,
-        hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_layout(
+    heatmap = dict(type="heatmap", z=image, colorscale=GREY_SCALE, zmin=0.0, zmax=1.0,
+                   showscale=False, hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>")
+    layout = dict(
         title=dict(text=title, x=0.0), width=size, height=size + (40 if title else 0),
         margin=dict(l=0, r=0, t=40 if title else 0, b=0), plot_bgcolor="black",
         xaxis=dict(visible=False, constrain="domain"),
         yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
-    return fig
+    return figure([heatmap], layout)

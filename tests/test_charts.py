@@ -1,8 +1,11 @@
 """Tests for explorer.charts and explorer.summary: figures and tables from numbers."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 import torch
 from hypothesis import assume, given, settings
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from explorer import charts
+from explorer.confidence import entropy_bits, log_softmax, margin, softmax
 from explorer.models import build_model, count_params
 from explorer.summary import format_top1, layer_table, values_table
 
@@ -36,6 +40,68 @@ def all_figures(logits, temperature) -> list[go.Figure]:
     return [charts.logits_figure(logits), charts.softmax_figure(logits, temperature),
             charts.sigmoid_figure(logits, temperature), charts.sweep_figure(sweep, temperature),
             charts.uncertainty_figure(sweep, temperature), charts.image_figure(np.eye(28))]
+
+
+@pytest.mark.parametrize("logits", [LOGITS, EXTREME, np.zeros(10)])
+@pytest.mark.parametrize("temperature", [0.05, 1.0, 7.3])
+def test_every_figure_is_what_plotly_validation_would_make(logits, temperature):
+    # The figures skip validation for speed; rebuilding them validated must raise on a
+    # misspelt key and must not change a single value (e.g. title="x" vs {"text": "x"}).
+    for fig in all_figures(logits, temperature):
+        validated = go.Figure(fig)
+        assert json.loads(validated.to_json()) == json.loads(fig.to_json())
+
+
+def test_unvalidated_figure_still_fails_validation_on_a_typo():
+    fig = charts.figure([dict(type="bar", y=[1.0], colour="red")], {})
+    with pytest.raises(ValueError, match="colour"):
+        go.Figure(fig)
+
+
+@pytest.fixture
+def tiny_template():
+    """Plotly's default template set to one with bar and pie defaults, all undone after."""
+    default = pio.templates.default
+    pio.templates["test_charts_tiny"] = go.layout.Template(
+        layout=dict(colorway=["#123456"]),
+        data=dict(bar=[go.Bar(opacity=0.5)], pie=[go.Pie(hole=0.3)]))
+    pio.templates.default = "test_charts_tiny"
+    yield
+    pio.templates.default = default
+    del pio.templates["test_charts_tiny"]
+
+
+@pytest.mark.usefixtures("tiny_template")
+def test_figures_carry_the_default_template_for_their_trace_types_only():
+    template = charts.logits_figure(LOGITS).to_dict()["layout"]["template"]
+    assert template["layout"]["colorway"] == ["#123456"]
+    assert set(template["data"]) == {"bar"}
+    sweep = charts.temperature_sweep(LOGITS)
+    assert "data" not in charts.sweep_figure(sweep, 1.0).to_dict()["layout"]["template"]
+    pio.templates.default = None
+    assert "template" not in charts.logits_figure(LOGITS).to_dict()["layout"]
+
+
+def test_changing_one_figure_leaves_the_next_alone():
+    fig = charts.logits_figure(LOGITS)
+    fig.layout.template.layout.colorway = ["red"]
+    fig.data[0].marker.color = "red"
+    fresh = charts.logits_figure(LOGITS)
+    assert fresh.layout.template.layout.colorway != ("red",)
+    assert fresh.data[0].marker.color[0] != "red"
+
+
+@settings(max_examples=60, deadline=None)
+@given(finite_logits, arrays(np.float64, st.integers(1, 8),
+                             elements=st.floats(1e-4, 1e4, allow_nan=False)))
+def test_sweep_equals_the_scalar_functions_at_every_t(logits, temperatures):
+    # Vectorised over T, including temperatures outside confidence's clip range.
+    sweep = charts.temperature_sweep(logits, temperatures)
+    for row, t in enumerate(temperatures):
+        np.testing.assert_array_equal(sweep.probs[row], softmax(logits, t))
+        assert sweep.entropy_bits[row] == entropy_bits(logits, t)
+        assert sweep.margin[row] == margin(logits, t)
+        assert sweep.argmax[row] == np.argmax(log_softmax(logits, t))
 
 
 def test_temperature_grid_is_log_spaced_and_holds_one():
