@@ -13,7 +13,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from explorer.models import build_model, count_params, get_arch
+from explorer.models import ARCHS, build_model, count_params, get_arch
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
 WEIGHTS, META = "model.safetensors", "meta.json"
@@ -55,9 +55,9 @@ def resolve_dir(name_or_path: str | os.PathLike) -> Path:
     return path
 
 
-def train_command(name: str, out: Path) -> str:
-    """The exact command that (re)makes a checkpoint."""
-    arch = name if name in ("mlp", "cnn", "mlp_softmax") else "cnn"
+def train_command(out: Path) -> str:
+    """The exact command that (re)makes the checkpoint folder `out` (named after its arch)."""
+    arch = out.name if out.name in ARCHS else "cnn"
     return f"python scripts/train.py --arch {arch} --out {out}"
 
 
@@ -91,23 +91,23 @@ def save_checkpoint(out_dir: str | os.PathLike, model: nn.Module, meta: dict) ->
     return json.loads(text)  # exactly what a later load sees (tuples become lists)
 
 
-def read_meta(ckpt_dir: Path, name: str = "") -> dict:
+def read_meta(ckpt_dir: Path) -> dict:
     """Parse and validate meta.json; CheckpointError on anything wrong."""
     weights, meta_path = ckpt_dir / WEIGHTS, ckpt_dir / META
     for path in (weights, meta_path):
         if not path.is_file():
             raise CheckpointError(
                 f"Checkpoint file {path} is missing. Make it with: "
-                f"{train_command(name or ckpt_dir.name, ckpt_dir)}")
+                f"{train_command(ckpt_dir)}")
     try:
         meta = json.loads(meta_path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{meta_path} is not valid JSON ({err}). Retrain with: "
-                              f"{train_command(name or ckpt_dir.name, ckpt_dir)}") from err
+                              f"{train_command(ckpt_dir)}") from err
     missing = [k for k in REQUIRED_KEYS if not isinstance(meta, dict) or k not in meta]
     if missing:
         raise CheckpointError(f"{meta_path} lacks the keys {missing}. Retrain with: "
-                              f"{train_command(name or ckpt_dir.name, ckpt_dir)}")
+                              f"{train_command(ckpt_dir)}")
     try:
         get_arch(meta["arch"])
     except KeyError as err:
@@ -148,7 +148,7 @@ def load_model(name_or_path: str | os.PathLike = "cnn",
                device: str | torch.device | None = None) -> LoadedModel:
     """Rebuild a model from its meta.json and load its safetensors weights, in eval mode."""
     ckpt_dir = resolve_dir(name_or_path)
-    meta = read_meta(ckpt_dir, str(name_or_path) if ckpt_dir.parent == CHECKPOINT_DIR else "")
+    meta = read_meta(ckpt_dir)
     state = _load_state(ckpt_dir / WEIGHTS, meta)
     try:
         model = build_model(meta["arch"], meta["config"])

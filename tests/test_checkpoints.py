@@ -147,3 +147,10 @@ def test_device_choice(monkeypatch):
     monkeypatch.setenv("EXPLORER_DEVICE", "cpu")
     assert choose_device() == torch.device("cpu")
     assert choose_device("meta") == torch.device("meta")  # the argument beats the variable
+
+
+def test_missing_checkpoint_given_by_full_path_names_its_own_arch(tmp_path):
+    with pytest.raises(CheckpointError, match="--arch mlp_softmax --out"):
+        load_model(tmp_path / "mlp_softmax")
+    with pytest.raises(CheckpointError, match="--arch mlp --out"):
+        load_model(str(tmp_path / "mlp" / "model.safetensors"))
