@@ -1,0 +1,246 @@
+"""The Confidence lab pages (calibration, gallery, compare) end to end with AppTest.
+
+Figures are checked against the shipped checkpoints; tests skip, naming the train command,
+while one is missing. Test-set logits are cached per process, so most tests use mlp.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+import types
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from explorer.calibration import calibration_report, fit_temperature, reliability
+from explorer.checkpoints import CHECKPOINT_DIR, load_model
+from explorer.confidence import softmax
+from explorer.data import load_test_float, load_test_split
+from explorer.gallery import most_confident_mistakes
+from explorer.inference import predict_logits
+from ui import common, lab
+
+APP = "../app.py"
+CAPTION = re.compile(r"#(\d+) · true \*\*(\d)\*\* · pred \*\*(\d)\*\* · p = ([\d.]+)")
+
+
+def need_checkpoints(*names: str) -> None:
+    for name in names:
+        if not (CHECKPOINT_DIR / name / "model.safetensors").is_file():
+            pytest.skip(f"checkpoints/{name} missing: python scripts/train.py --arch {name}")
+
+
+def shipped() -> list[str]:
+    return [n for n in common.MODEL_NAMES if (CHECKPOINT_DIR / n / "model.safetensors").is_file()]
+
+
+@pytest.fixture(autouse=True)
+def fake_canvas(monkeypatch):
+    """The explorer page's canvas, blank (the lab pages send examples instead)."""
+    module = types.ModuleType("streamlit_drawable_canvas")
+    module.st_canvas = lambda **_: types.SimpleNamespace(image_data=None)
+    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
+    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+
+
+@pytest.fixture(scope="module")
+def mlp_logits() -> np.ndarray:
+    need_checkpoints("mlp")
+    return predict_logits(load_model("mlp"), load_test_float()[0])  # (10000, 10)
+
+
+def digit_image(label: int = 7) -> tuple[np.ndarray, int]:
+    images, labels = load_test_split()
+    index = int(np.flatnonzero(labels == label)[0])
+    return images[index].astype(np.float32) / 255.0, index
+
+
+def open_page(page: str, model: str = "mlp", image28=None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[common.MODEL_KEY] = model
+    at.run()
+    at.session_state[common.CURRENT_IMAGE_KEY] = image28
+    at.switch_page(f"ui/{page}_page.py").run()
+    return at
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def metrics(at: AppTest, label: str) -> list[str]:
+    return [m.value for m in at.metric if m.label == label]
+
+
+def shown_examples(at: AppTest) -> list[tuple[int, int, int, float]]:
+    """(index, true, predicted, p) of every captioned example on the page."""
+    found = [CAPTION.search(c.value) for c in at.caption]
+    return [(int(m[1]), int(m[2]), int(m[3]), float(m[4])) for m in found if m]
+
+
+@pytest.mark.parametrize("page", ["calibration", "gallery", "compare"])
+@pytest.mark.parametrize("drawn", [False, True])
+def test_lab_page_runs_with_and_without_a_drawing(page, drawn):
+    need_checkpoints("mlp")
+    at = open_page(page, image28=digit_image()[0] if drawn else None)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not [e for e in at.error if "train.py" not in e.value]  # only missing checkpoints
+    assert at.header, "the page body did not render"
+    told = any("Explorer" in i.value for i in at.info)  # "draw on the Explorer page"
+    assert told == (not drawn and page != "gallery")
+
+
+def test_calibration_shows_three_settings_and_where_the_drawing_falls(mlp_logits):
+    image28, _ = digit_image(2)
+    at = open_page("calibration", image28=image28)
+    assert_clean(at)
+    labels = load_test_split()[1]
+    fitted = load_model("mlp").meta["temperature"]
+    headings = [h.value for h in at.subheader]
+    assert any(h.startswith("T = 1") for h in headings)
+    assert any(h.startswith(f"Fitted T = {fitted:.3g}") for h in headings)
+    assert any(h.startswith("Explorer's T = 1") for h in headings)
+    for label, key in [("ECE", "ece"), ("MCE", "mce"), ("NLL", "nll"), ("Brier", "brier")]:
+        shown = metrics(at, label)
+        expected = [calibration_report(mlp_logits, labels, t)[key] for t in (1.0, fitted, 1.0)]
+        assert shown == [f"{v:.4f}" for v in expected], label
+    confidence = softmax(predict_logits(load_model("mlp"), image28[None])[0]).max()
+    probs = np.full((1, 10), (1 - confidence) / 9)
+    probs[0, 0] = confidence
+    b = int(np.flatnonzero(reliability(probs, [0]).counts)[0]) + 1
+    assert any(f"bin **{b} of 15**" in md.value for md in at.markdown)
+
+
+def test_calibration_follows_the_explorers_temperature(mlp_logits):
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.session_state[common.MODEL_KEY] = "mlp"
+    at.session_state[common.TEMPERATURE_KEY] = 2.5
+    at.run()
+    at.switch_page("ui/calibration_page.py").run()
+    assert_clean(at)
+    assert any(h.value.startswith("Explorer's T = 2.5") for h in at.subheader)
+    nll = calibration_report(mlp_logits, load_test_split()[1], 2.5)["nll"]
+    assert metrics(at, "NLL")[2] == f"{nll:.4f}"
+    assert any("Draw something on the Explorer page" in i.value for i in at.info)
+
+
+def test_refit_shows_before_and_after_and_can_set_the_explorers_t(mlp_logits):
+    at = open_page("calibration")
+    assert not metrics(at, "Refit T")
+    at.button(key="calibration_refit").click().run()
+    assert_clean(at)
+    (shown,) = metrics(at, "Refit T")
+    labels = load_test_split()[1]
+    expected = fit_temperature(mlp_logits[::2], labels[::2])
+    assert np.isfinite(float(shown)) and float(shown) == pytest.approx(expected, abs=1e-4)
+    (table,) = at.dataframe
+    rows = table.value
+    assert list(rows["setting"]) == ["T = 1", "checkpoint T", "refit T"]
+    for t, ece, nll in zip(rows["T"], rows["ECE"], rows["NLL (nats)"]):
+        report = calibration_report(mlp_logits[1::2], labels[1::2], t)
+        assert (ece, nll) == pytest.approx((report["ece"], report["nll"]))
+    at.button(key="calibration_apply_refit").click().run()
+    assert_clean(at)
+    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(expected, abs=1e-4)
+    assert any(h.value.startswith(f"Explorer's T = {expected:.3g}") for h in at.subheader)
+
+
+def test_refit_on_half_uses_even_images_to_fit_and_odd_to_score():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 400)
+    logits = rng.normal(size=(400, 10)) * 3
+    logits[np.arange(400), labels] += 4
+    logits[1::2] *= 5  # the evaluation half alone would want a very different T
+    result = lab.refit_on_half(logits, labels, 1.7)
+    assert result["temperature"] == pytest.approx(fit_temperature(logits[::2], labels[::2]))
+    assert result["temperature"] != pytest.approx(fit_temperature(logits[1::2], labels[1::2]))
+    assert [r["T"] for r in result["rows"]] == [1.0, 1.7, result["temperature"]]
+    for row in result["rows"]:  # scored on the odd half, against torch's cross-entropy
+        odd = torch.as_tensor(logits[1::2]) / row["T"]
+        reference = torch.nn.functional.cross_entropy(odd, torch.as_tensor(labels[1::2]))
+        assert row["NLL (nats)"] == pytest.approx(reference.item())
+    assert result["n_fit"] == result["n_eval"] == 200
+
+
+def test_gallery_most_confident_mistakes_are_mistakes_in_order(mlp_logits):
+    at = open_page("gallery")
+    assert_clean(at)
+    shown = shown_examples(at)
+    labels = load_test_split()[1]
+    assert len(shown) == 16
+    assert all(true != pred for _, true, pred, _ in shown)
+    expected = most_confident_mistakes(mlp_logits, labels, 16)
+    assert [i for i, *_ in shown] == expected.tolist()
+    for i, true, pred, p in shown:
+        assert (true, pred) == (labels[i], mlp_logits[i].argmax())
+        assert p == pytest.approx(softmax(mlp_logits[i]).max(), abs=1e-3)
+
+
+def test_gallery_confusion_cell_shows_that_cells_examples(mlp_logits):
+    labels = load_test_split()[1]
+    predicted = mlp_logits.argmax(1)
+    wrong = np.flatnonzero(predicted != labels)
+    true_class, pred_class = int(labels[wrong[0]]), int(predicted[wrong[0]])
+    at = open_page("gallery")
+    at.selectbox(key="gallery_view").set_value(lab.VIEWS[3])
+    at.selectbox(key="gallery_true").set_value(true_class)
+    at.selectbox(key="gallery_pred").set_value(pred_class).run()
+    assert_clean(at)
+    in_cell = np.flatnonzero((labels == true_class) & (predicted == pred_class))
+    assert [i for i, *_ in shown_examples(at)] == in_cell[:16].tolist()
+
+
+def test_gallery_example_opens_in_the_explorer(mlp_logits):
+    at = open_page("gallery")
+    index, true, _, _ = shown_examples(at)[0]
+    at.button(key=f"gallery_send_{index}").click().run()
+    assert_clean(at)
+    assert metrics(at, "Prediction") == [str(int(mlp_logits[index].argmax()))]
+    assert metrics(at, "True label") == [str(true)]
+    assert at.session_state[common.EXAMPLE_SOURCE_KEY] == f"MNIST test #{index}"
+
+
+def test_compare_shows_one_block_per_model():
+    need_checkpoints("mlp", "cnn")
+    image28, _ = digit_image(3)
+    at = open_page("compare", image28=image28)
+    assert not at.exception
+    headings = [h.value for h in at.subheader]
+    assert all(name in headings for name in common.MODEL_NAMES)
+    expected = [str(int(predict_logits(load_model(n), image28[None])[0].argmax()))
+                for n in shipped()]
+    assert metrics(at, "Prediction") == expected
+    missing = set(common.MODEL_NAMES) - set(shipped())
+    assert len([e for e in at.error if "scripts/train.py" in e.value]) == len(missing)
+    assert "compare_agreement" in {c.key for c in at.get("plotly_chart")}
+    sent = shown_examples_compare(at)
+    assert sent, "no disagreements shown"
+
+
+def shown_examples_compare(at: AppTest) -> list[int]:
+    return [int(m[1]) for m in (re.search(r"#(\d+) · true", c.value) for c in at.caption) if m]
+
+
+def test_compare_load_an_example_without_a_drawing():
+    need_checkpoints("mlp", "cnn")
+    at = open_page("compare")
+    assert metrics(at, "Prediction") == []
+    at.button(key="compare_load_example").click().run()
+    assert not at.exception
+    assert len(metrics(at, "Prediction")) == len(shipped())
+    assert at.session_state[common.EXAMPLE_KEY] is not None
+
+
+def test_compare_with_missing_checkpoints_still_compares_the_rest(monkeypatch, tmp_path):
+    need_checkpoints("mlp")
+    shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
+    monkeypatch.setenv(common.CHECKPOINT_DIR_ENV, str(tmp_path))
+    at = open_page("compare", image28=digit_image(5)[0])
+    assert not at.exception
+    assert len([e for e in at.error if "scripts/train.py" in e.value]) == 2
+    assert len(metrics(at, "Prediction")) == 1
+    assert any("at least two" in i.value for i in at.info)

@@ -1,0 +1,118 @@
+"""Compare page: the current drawing through every shipped model, and their test-set agreement.
+
+Flow: CURRENT_IMAGE_KEY -> common.logits_for per model -> summarize + probs_figure;
+cached test-set logits per model -> explorer.gallery agreement_matrix / disagreements.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import gallery, lab_charts
+from explorer.checkpoints import LoadedModel
+from explorer.confidence import summarize
+from explorer.preprocess import is_blob
+from explorer.summary import format_top1
+from ui import common, lab
+from ui.explorer_view import VERDICT_COLOURS, outputs_are_logits
+
+LOAD_KEY, COUNT_KEY = "compare_load_example", "compare_count"
+COUNTS = (16, 32, 48)
+
+
+def _load_example() -> None:
+    """Callback: a random test digit becomes the current image here and in the explorer."""
+    image28, label, index = common.pick_example()
+    common.send_to_explorer(image28, label, f"MNIST test #{index}")
+    st.session_state[common.CURRENT_IMAGE_KEY] = image28
+
+
+def model_block(name: str, loaded: LoadedModel | None, error: str | None, image28,
+                temperature: float) -> None:
+    """One model's answer for the current image: prediction, verdict, entropy, probabilities."""
+    st.subheader(name)
+    if loaded is None:
+        st.error(f"Model **{name}** cannot be loaded. {error}")
+        return
+    logits = common.logits_for(loaded, image28)  # (10,)
+    summary = summarize(logits, temperature, blob=is_blob(image28))
+    left, right = st.columns([1.2, 1.4], vertical_alignment="center")
+    left.metric("Prediction", summary.prediction, border=True)
+    top1 = format_top1(logits, temperature)  # never rounds up to "1.0000"
+    right.markdown(f"top-1 **{top1}**  \nentropy **{summary.entropy_bits:.3f}** bits  \n"
+                   f"**:{VERDICT_COLOURS[summary.verdict]}[{summary.verdict}]**")
+    st.plotly_chart(lab_charts.probs_figure(logits, temperature), key=f"compare_probs_{name}",
+                    config={"displayModeBar": False})
+    if not outputs_are_logits(loaded):
+        st.caption("Outputs already are probabilities; softmax again (as on the Explorer) "
+                   "squashes them towards 1/10.")
+
+
+def drawing_section(models: dict, errors: dict) -> None:
+    st.subheader("Your drawing, through every model")
+    image28 = st.session_state.get(common.CURRENT_IMAGE_KEY)
+    if image28 is None:
+        st.info("Draw a digit on the **Explorer** page (sidebar) and come back, or load an "
+                "example here.")
+        st.button("Load an example", key=LOAD_KEY, on_click=_load_example,
+                  help="A random MNIST test digit; the Explorer shows it too")
+        return
+    temperature = float(st.session_state.get(common.TEMPERATURE_KEY, 1.0))
+    image_col, *cols = st.columns([0.55] + [1] * len(common.MODEL_NAMES), gap="medium")
+    with image_col:
+        st.image(lab.thumbnail(image28, 140), caption="The 28×28 input", width=140)
+    for col, name in zip(cols, common.MODEL_NAMES):
+        with col:
+            model_block(name, models.get(name), errors.get(name), image28, temperature)
+    st.caption(f"Probabilities at the Explorer's T = {temperature:.3g}; verdicts read T = 1 "
+               "(top-1 ≥ 0.9 confident, < 0.5 probably not a digit).")
+
+
+def disagreement_captions(indices, logits_by_model: dict, labels) -> list[str]:
+    predictions = {name: z[indices].argmax(axis=1) for name, z in logits_by_model.items()}
+    return [f"#{i} · true **{labels[i]}** · "
+            + " · ".join(f"{name} {int(p[j])}" for name, p in predictions.items())
+            for j, i in enumerate(indices)]
+
+
+def agreement_section(models: dict) -> None:
+    st.subheader("Agreement on the 10,000 test images")
+    if len(models) < 2:
+        st.info("Comparing needs at least two loadable models.")
+        return
+    labels = np.asarray(lab.testset_labels())  # (10000,)
+    logits_by_model = {name: lab.ranking_logits(loaded, lab.testset_logits(loaded))
+                       for name, loaded in models.items()}
+    names, matrix = gallery.agreement_matrix(logits_by_model)
+    disagree = gallery.disagreements(logits_by_model)
+    map_col, text_col = st.columns([1, 1], gap="large")
+    with map_col:
+        st.plotly_chart(lab_charts.agreement_figure(names, matrix), key="compare_agreement",
+                        config={"displayModeBar": False})
+        st.caption("Share of test images on which each pair of models predicts the same digit.")
+    with text_col:
+        for name, z in logits_by_model.items():
+            st.markdown(f"**{name}**: {float((z.argmax(axis=1) == labels).mean()):.2%} right")
+        st.markdown(f"The models disagree on **{len(disagree):,}** of {len(labels):,} images.")
+        count = st.select_slider("How many to show", COUNTS, key=COUNT_KEY)
+    if len(disagree):
+        shown = disagree[:int(count)]
+        lab.example_grid(shown, disagreement_captions(shown, logits_by_model, labels),
+                         "compare_send")
+        st.caption("Images where the models disagree, in test-set order: the true label and "
+                   "each model's prediction. Explore opens one on the Explorer page.")
+
+
+@common.guarded
+def main() -> None:
+    st.header("Compare models")
+    models, errors = lab.load_models()
+    if st.session_state.get(common.CURRENT_IMAGE_KEY) is None:
+        for name, message in errors.items():  # with a drawing, each shows in its column
+            st.error(f"Model **{name}** cannot be loaded. {message}")
+    drawing_section(models, errors)
+    st.divider()
+    agreement_section(models)
+
+
+main()
