@@ -16,8 +16,12 @@ common.preload_default_model()  # so the first stroke does not wait for torch to
 
 PAGES = [
     st.Page("ui/explorer_page.py", title="Explorer", icon="✏️", default=True),
-    # More pages go here, e.g. st.Page("ui/calibration_page.py", title="Calibration lab",
-    # icon="📏"): see the ui package docstring.
+    st.Page("ui/calibration_page.py", title="Calibration", icon="📏"),
+    st.Page("ui/gallery_page.py", title="Gallery", icon="🖼️"),
+    st.Page("ui/compare_page.py", title="Compare models", icon="⚖️"),
+    st.Page("ui/exhibit_page.py", title="Double softmax", icon="🧪"),
+    st.Page("ui/saliency_page.py", title="Where the model looks", icon="🔍"),
+    st.Page("ui/robustness_page.py", title="Robustness", icon="🌀"),
 ]
 
 page = st.navigation(PAGES)

@@ -172,6 +172,37 @@ def pick_example(digit: int | None = None) -> tuple[np.ndarray, int, int]:
     return images[index].astype(np.float32) / 255.0, int(labels[index]), index
 
 
+def _load_example_here() -> None:
+    """'Load an example' on another page: queue it for the explorer and use it right here."""
+    image28, label, index = pick_example()
+    send_to_explorer(image28, label, f"MNIST test digit #{index}")
+    st.session_state[CURRENT_IMAGE_KEY] = st.session_state[EXAMPLE_KEY]
+
+
+def current_image_or_invite(button_key: str) -> np.ndarray | None:
+    """The explorer's current (28, 28) image with a caption; else an invitation and None.
+
+    NB: with CURRENT_IMAGE_KEY unset it falls back to EXAMPLE_KEY, as the explorer's blank
+    canvas does.
+    """
+    image28 = st.session_state.get(CURRENT_IMAGE_KEY)
+    if image28 is None:
+        image28 = st.session_state.get(EXAMPLE_KEY)
+    if image28 is not None:
+        image28 = np.asarray(image28, dtype=np.float32).reshape(28, 28)
+        example = st.session_state.get(EXAMPLE_KEY)
+        if example is not None and np.array_equal(np.asarray(example).reshape(28, 28), image28):
+            where = st.session_state.get(EXAMPLE_SOURCE_KEY) or "an example"
+            st.caption(f"Using the Explorer's current image: {where}.")
+        else:
+            st.caption("Using your current drawing from the Explorer page.")
+        return image28
+    st.info("✏️ No drawing yet: draw a digit on the **Explorer** page, or load an example here.")
+    st.button("Load an example", key=button_key, on_click=_load_example_here,
+              help="A random digit from the MNIST test set (the Explorer shows it too)")
+    return None
+
+
 def guarded(fn):
     """Run a page body or fragment so errors become st.error, never a traceback in the page.
 

@@ -1,0 +1,147 @@
+"""Robustness: shift, rotate, scale and re-ink the current digit and watch the prediction move.
+
+The distortions act on the preprocessed 28×28 image (explorer.robustness explains why).
+"""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import streamlit as st
+
+from explorer import charts
+from explorer import insight_charts as ic
+from explorer.checkpoints import LoadedModel
+from explorer.confidence import softmax
+from explorer.robustness import SWEEP_PARAMS, sweep, transform
+from ui import common
+
+# param: (label, min, max, step, neutral). Each range holds its neutral value on the
+# 41-point sweep grid, so the sweep passes exactly through the undistorted digit.
+SLIDERS = {
+    "shift_x": ("Shift x (pixels, + = right)", -10.0, 10.0, 0.5, 0.0),
+    "shift_y": ("Shift y (pixels, + = down)", -10.0, 10.0, 0.5, 0.0),
+    "rotate": ("Rotate (degrees, + = clockwise)", -180.0, 180.0, 5.0, 0.0),
+    "scale": ("Scale (×, about the centre)", 0.4, 2.0, 0.05, 1.0),
+    "thickness": ("Stroke thickness (3×3 dilations; − thins)", -1.0, 3.0, 0.25, 0.0),
+}
+NAMES = {"shift_x": "horizontal shift", "shift_y": "vertical shift", "rotate": "rotation",
+         "scale": "scale", "thickness": "stroke thickness"}
+assert set(SLIDERS) == set(SWEEP_PARAMS) == set(NAMES)
+N_SWEEP = 41
+SWEEP_KEY, RESET_KEY, LOAD_KEY = "robust_sweep_param", "robust_reset", "robust_load_example"
+_MEMO_KEY = "_robust_sweep_memo"
+
+
+def slider_key(param: str) -> str:
+    return f"robust_{param}"
+
+
+def _reset() -> None:
+    for param, (*_, neutral) in SLIDERS.items():
+        st.session_state[slider_key(param)] = neutral
+
+
+def probs_of(loaded: LoadedModel, outputs: np.ndarray) -> np.ndarray:
+    """Class probabilities from model outputs; the exhibit's are its own, as sweep() takes them."""
+    outputs = np.asarray(outputs, dtype=np.float64)
+    if not loaded.meta.get("outputs_logits", True):
+        outputs = np.log(np.clip(outputs, 1e-12, 1.0))
+    return softmax(outputs)
+
+
+def sliders() -> dict[str, float]:
+    """The five distortion sliders and a reset button; returns {param: value}."""
+    values = {}
+    for param, (label, lo, hi, step, neutral) in SLIDERS.items():
+        # Default via session state, not value=: _reset() writes these keys too.
+        st.session_state.setdefault(slider_key(param), neutral)
+        values[param] = float(st.slider(label, lo, hi, step=step, key=slider_key(param)))
+    st.button("Reset all", key=RESET_KEY, on_click=_reset)
+    return values
+
+
+def distort(image28: np.ndarray, values: dict[str, float]) -> np.ndarray:
+    return transform(image28, shift=(values["shift_x"], values["shift_y"]),
+                     rotate=values["rotate"], scale=values["scale"],
+                     thickness=values["thickness"])
+
+
+def memo_sweep(loaded: LoadedModel, image28: np.ndarray, param: str):
+    """sweep() over the parameter's whole range, memoised per session (sliders rerun the page)."""
+    key = (str(loaded.path), loaded.meta.get("weights_sha256"), param,
+           hashlib.sha1(image28.tobytes()).hexdigest())
+    memo: dict = st.session_state.setdefault(_MEMO_KEY, {})
+    if key not in memo:
+        if len(memo) >= 32:
+            memo.pop(next(iter(memo)))
+        _, lo, hi, _, _ = SLIDERS[param]
+        memo[key] = sweep(loaded, image28, param, np.linspace(lo, hi, N_SWEEP))
+    return memo[key]
+
+
+def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> None:
+    """Prediction on the distorted image, its probabilities over the undistorted ones."""
+    before = probs_of(loaded, common.logits_for(loaded, image28))  # (10,)
+    after = probs_of(loaded, common.logits_for(loaded, moved))  # (10,)
+    left, right = st.columns(2)
+    top = int(np.argmax(after))
+    change = after[top] - before[top]
+    left.metric("Prediction", top, border=True)
+    right.metric("Top-1 probability", f"{after.max():.4f}", border=True,
+                 delta=None if np.array_equal(moved, image28) else f"{change:+.4f}",
+                 delta_color="off")
+    st.plotly_chart(ic.probs_figure(after, "Probabilities on the distorted digit<br>grey: "
+                                    "undistorted", ghost=before),
+                    key="robust_probs", config={"displayModeBar": False})
+    st.caption(f"Undistorted, the model says **{int(np.argmax(before))}** "
+               f"(p = {before.max():.4f}); the change under top-1 compares class {top}'s "
+               "probability with and without the distortion.")
+
+
+def sweep_section(loaded: LoadedModel, image28: np.ndarray, values: dict[str, float]) -> None:
+    st.subheader("Sweep one distortion")
+    param = st.selectbox("Parameter", SWEEP_PARAMS, key=SWEEP_KEY,
+                         format_func=lambda p: SLIDERS[p][0])
+    xs, probs = memo_sweep(loaded, image28, param)  # (41,), (41, 10)
+    label = NAMES[param]
+    st.plotly_chart(ic.sweep_figure(xs, probs, values[param], label), key="robust_sweep")
+    others = [NAMES[p] for p in SLIDERS if p != param and values[p] != SLIDERS[p][4]]
+    note = (f" The sweep ignores the other sliders ({', '.join(others)}): it starts from the "
+            "undistorted digit." if others else "")
+    st.caption(f"Each class's probability at {N_SWEEP} values of the {label}, all other "
+               f"distortions off; the dashed line is the slider's current value.{note}")
+
+
+@common.guarded
+def main() -> None:
+    st.header("Robustness")
+    name = st.session_state.get(common.MODEL_KEY, common.DEFAULT_MODEL)
+    try:
+        loaded = common.get_model(name)
+    except common.CheckpointError as err:
+        st.error(f"Model **{name}** cannot be loaded. {err}")
+        st.info("Pick another model in the sidebar while this one is missing.")
+        return
+    st.markdown(f"How far can the digit move before **{loaded.name}** changes its mind? "
+                "The distortions are applied to the 28×28 image the model sees, after "
+                "preprocessing (which would otherwise re-centre and re-size them away).")
+    image28 = common.current_image_or_invite(LOAD_KEY)
+    if image28 is None:
+        return
+    slider_col, image_col, pred_col = st.columns([1.1, 1, 1.2], gap="large")
+    with slider_col:
+        values = sliders()
+    moved = distort(image28, values)  # (28, 28)
+    with image_col:
+        st.plotly_chart(charts.image_figure(moved, "Distorted input (28×28)", 300),
+                        width="content", key="robust_image", config={"displayModeBar": False})
+        st.plotly_chart(charts.image_figure(image28, "Undistorted", 140), width="content",
+                        key="robust_original", config={"displayModeBar": False})
+    with pred_col:
+        prediction(loaded, image28, moved)
+    st.divider()
+    sweep_section(loaded, image28, values)
+
+
+main()
