@@ -29,7 +29,7 @@ def figures(logits, image28, temperature: float) -> list:
     """Every figure the explorer builds after a stroke, as the page builds them."""
     sweep = charts.temperature_sweep(logits)
     charts.argmax_fact(sweep)
-    return [charts.image_figure(image28, "What the model sees (28×28)"),
+    return [charts.image_figure(image28),
             charts.sweep_figure(sweep, temperature), charts.uncertainty_figure(sweep, temperature),
             charts.logits_figure(logits), charts.softmax_figure(logits, temperature),
             charts.sigmoid_figure(logits, temperature)]

@@ -83,8 +83,9 @@ def metric(at: AppTest, label: str) -> str | None:
 
 
 def verdict(at: AppTest) -> str | None:
+    """The verdict badge's text, e.g. 'Verdict: :green-badge[:material/check_circle: confident]'."""
     shown = [md.value for md in at.markdown if md.value.startswith("Verdict")]
-    return shown[0].split("[")[-1].rstrip("]") if shown else None
+    return shown[0].split("[")[-1].rstrip("]").split(": ")[-1] if shown else None
 
 
 def chart_spec(at: AppTest, key: str) -> dict:

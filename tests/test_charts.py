@@ -15,7 +15,13 @@ from hypothesis.extra.numpy import arrays
 from explorer import charts
 from explorer.confidence import entropy_bits, log_softmax, margin, softmax
 from explorer.models import build_model, count_params
-from explorer.summary import format_top1, layer_table, values_table
+from explorer.summary import (
+    format_entropy_bits,
+    format_margin,
+    format_top1,
+    layer_table,
+    values_table,
+)
 
 LOGITS = np.array([-1.5, 0.3, 7.2, 2.0, -3.0, 0.0, 1.1, 4.9, -0.4, 0.8])  # argmax 2
 EXTREME = np.array([1e4, -1e4, 0.0, 1e4 - 1e-3, -5e3, 5e3, 1.0, -1.0, 2e3, -2e3])
@@ -134,6 +140,28 @@ def test_softmax_figure_sums_to_one_with_ghost_of_t1(temperature):
     assert "Σ = 1.000" in fig.layout.title.text
 
 
+def test_logit_labels_are_readable_and_do_not_shrink():
+    fig = charts.logits_figure(LOGITS)
+    (bar,) = fig.data
+    assert bar.textfont.size >= 12 and bar.textfont.color == charts.INK
+    assert bar.constraintext == "none"  # plotly would shrink them to the bar width
+    assert list(bar.text) == ["-1.5", "0.3", "7.2", "2.0", "-3.0", "0.0", "1.1", "4.9",
+                              "-0.4", "0.8"]
+    assert charts.logits_figure([12.34, -10.6] + [0.0] * 8).data[0].text[:2] == ("12", "-11")
+    assert fig.layout.title.text == "Logits"
+
+
+def test_sweep_marks_the_prediction_by_width_not_by_a_colour():
+    sweep = charts.temperature_sweep(LOGITS)
+    lines = [t for t in charts.sweep_figure(sweep, 1.0).data if t.name != "current T"]
+    colours = [t.line.color for t in lines]
+    assert colours == list(charts.CLASS_COLOURS) and len(set(colours)) == 10
+    assert charts.TOP not in colours
+    widths = [t.line.width for t in lines]
+    assert widths[2] > 2 * max(w for k, w in enumerate(widths) if k != 2)
+    assert lines[2].name == "2 (predicted)" and lines[0].name == "0"
+
+
 def test_softmax_ghost_does_not_follow_temperature():
     hot, cold = charts.softmax_figure(LOGITS, 5.0), charts.softmax_figure(LOGITS, 0.2)
     np.testing.assert_allclose(hot.data[0].y, cold.data[0].y)
@@ -234,9 +262,81 @@ def test_values_table_is_scientific_and_never_rounds_to_one():
     top = rows[0]
     assert float(top["1 − p"]) == pytest.approx(9 * np.exp(-30), rel=1e-6)
     assert float(top["1 − p"]) > 0
-    assert all(r["1 − p"] == "" for r in rows[1:])
     assert "e" in top["softmax"] and float(top["log-softmax"]) < 0
     assert float(rows[3]["sigmoid"]) == pytest.approx(0.5)
+
+
+def test_values_table_has_one_minus_p_for_every_class_and_fixed_logits():
+    rows = values_table(LOGITS, 2.0)
+    reference = torch.softmax(torch.tensor(LOGITS) / 2.0, 0).numpy()
+    for k, row in enumerate(rows):
+        assert row["logit"] == f"{LOGITS[k]:.4f}"
+        assert float(row["1 − p"]) == pytest.approx(1.0 - reference[k], rel=1e-6)
+        assert float(row["softmax"]) + float(row["1 − p"]) == pytest.approx(1.0, abs=2e-6)
+    widths = {len(row[name]) for row in rows for name in ("softmax", "1 − p", "sigmoid")}
+    assert widths == {len("1.234567e-01")}  # one fixed width: digits line up right-aligned
+
+
+def test_values_table_never_shows_an_exact_zero_or_an_exact_one_minus_zero():
+    logits = np.array([-1.0, 2e4] + [0.0] * 8)  # every other class's probability underflows
+    rows = values_table(logits, 1.0)
+    top = 1
+    assert rows[top]["1 − p"] == "< 1e-300"
+    assert all(row["softmax"] == "< 1e-300" for k, row in enumerate(rows) if k != top)
+    assert rows[top]["log-softmax"] == "> -1e-300"
+
+
+def _reference_top2(logits, temperature):
+    probs = torch.softmax(torch.tensor(logits, dtype=torch.float64) / temperature, 0)
+    return torch.sort(probs, descending=True).values[:2].numpy()
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 4.0])
+def test_format_margin_shows_four_decimals_in_the_middle(temperature):
+    p1, p2 = _reference_top2(LOGITS, temperature)
+    assert format_margin(LOGITS, temperature) == f"{p1 - p2:.4f}"
+
+
+@pytest.mark.parametrize("gap", [12.0, 30.0, 60.0, 200.0])
+def test_format_margin_near_one_is_its_exact_complement(gap):
+    logits = np.array([gap, 1.0] + [0.0] * 8)
+    # With r_c = e^(z_c − z_top): 1 − (p1 − p2) = (Σ r_c + r_runner_up) / (1 + Σ r_c).
+    others = np.exp(np.array([1.0] + [0.0] * 8) - gap)  # (9,)
+    expected = (others.sum() + others[0]) / (1.0 + others.sum())
+    assert format_margin(logits) == f"1 − {expected:.2e}"
+
+
+def test_format_margin_small_and_underflowed():
+    p1, p2 = _reference_top2([1e-5, 0.0] + [-50.0] * 8, 1.0)
+    text = format_margin([1e-5, 0.0] + [-50.0] * 8)
+    assert "e-06" in text and float(text) == pytest.approx(p1 - p2, rel=1e-2)
+    assert format_margin([2e4, 0.0] + [-1.0] * 8) == "> 1 − 1e-300"
+    assert format_margin(np.zeros(10)) == "0.0000"  # a true tie
+
+
+def test_format_entropy_bits_is_scientific_below_a_thousandth():
+    assert format_entropy_bits(1.23456) == "1.235 bits"
+    assert format_entropy_bits(np.log2(10)) == "3.322 bits"
+    assert format_entropy_bits(3.1e-5) == "3.10e-05 bits"
+    assert format_entropy_bits(0.0) == "< 1e-300 bits"
+    logits = [30.0] + [0.0] * 9
+    probs = torch.softmax(torch.tensor(logits, dtype=torch.float64), 0)
+    reference = float(-(probs * torch.log2(probs)).sum())
+    text = format_entropy_bits(entropy_bits(logits))
+    assert text.endswith(" bits") and float(text.split()[0]) == pytest.approx(reference, rel=1e-3)
+
+
+@settings(max_examples=80, deadline=None)
+@given(finite_logits, st.floats(0.05, 20.0))
+def test_formatted_numbers_never_round_to_certainty(logits, temperature):
+    top1, gap = format_top1(logits, temperature), format_margin(logits, temperature)
+    entropy = format_entropy_bits(entropy_bits(logits, temperature))
+    assert top1 not in ("1.0000", "1 − 0.00e+00")
+    assert gap not in ("1.0000", "1 − 0.00e+00")
+    assert entropy not in ("0.000 bits", "0.00e+00 bits")
+    top2 = np.sort(np.asarray(logits) / temperature)[-2:]
+    if top2[1] - top2[0] > 1e-12:  # closer than that, exp() itself rounds them to a tie
+        assert gap != "0.0000"
 
 
 def test_format_top1_never_shows_exactly_one():

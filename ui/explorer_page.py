@@ -117,7 +117,8 @@ def temperature_controls(loaded: LoadedModel) -> float:
 @common.guarded
 def live_panel(loaded: LoadedModel) -> None:
     """Everything that depends on the drawing or on T: reruns alone on each stroke."""
-    canvas_col, sees_col, pred_col = st.columns([1.15, 1, 1], gap="large")
+    # Equal thirds: at 1400 px each is wider than the 280 px canvas and preview.
+    canvas_col, sees_col, pred_col = st.columns(3, gap="medium")
     with canvas_col:
         canvas_rgba = draw_column()
     image28, source = current_input(canvas_rgba)
@@ -126,8 +127,7 @@ def live_panel(loaded: LoadedModel) -> None:
         canvas_col.caption(f"Showing an example ({where}) until you draw or clear.")
     st.session_state[common.CURRENT_IMAGE_KEY] = image28
     if image28 is None:
-        with sees_col:
-            view.invitation(canvas_rgba)
+        view.invitation(canvas_rgba, sees_col, pred_col)
         return
     logits = common.logits_for(loaded, image28)  # (10,), cached per image and model
     temperature = float(st.session_state[common.TEMPERATURE_KEY])
@@ -155,6 +155,7 @@ def main() -> None:
         st.error(f"Model **{name}** cannot be loaded. {err}")
         st.info("Pick another model in the sidebar while this one is missing.")
         return
+    view.page_style()
     view.model_card(loaded)
     live_panel(loaded)
 

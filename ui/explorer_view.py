@@ -8,10 +8,26 @@ from explorer import charts
 from explorer.checkpoints import LoadedModel
 from explorer.confidence import softmax, summarize
 from explorer.preprocess import ink_mask
-from explorer.summary import format_top1, values_table
+from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
 from ui import common
 
-VERDICT_COLOURS = {"confident": "green", "uncertain": "orange", "probably not a digit": "red"}
+VERDICT_BADGES = {"confident": ("green", ":material/check_circle:"),
+                  "uncertain": ("orange", ":material/help:"),
+                  "probably not a digit": ("red", ":material/block:")}
+IMAGE_SIDE = 280  # the 28×28 preview, as large as the canvas beside it
+# Keyed containers get the CSS class st-key-<key>: the prediction column's look.
+PAGE_CSS = """<style>
+.st-key-prediction_card [data-testid="stMetricValue"] { font-size: 4rem; line-height: 1.1; }
+.st-key-prediction_card .stMarkdownBadge { font-size: 1.05rem !important;
+  padding: 0.15rem 0.6rem !important; white-space: nowrap; }
+.st-key-prediction_numbers [data-testid="stMetricValue"] { font-size: 1.6rem;
+  font-variant-numeric: tabular-nums; }
+</style>"""
+
+
+def page_style() -> None:
+    """The explorer's few CSS rules; style-only HTML takes no room on the page."""
+    st.html(PAGE_CSS)
 
 
 def outputs_are_logits(loaded: LoadedModel) -> bool:
@@ -40,24 +56,37 @@ def model_card(loaded: LoadedModel) -> None:
                    "modules, so they show only through the next layer's shape.")
 
 
-def invitation(canvas_rgba) -> None:
+def invitation(canvas_rgba, sees_col, pred_col) -> None:
     """What a blank canvas (or a speck) shows instead of charts of noise.
 
     NB: the empty 28×28 preview also makes the browser load plotly.js before the first
     stroke, which otherwise waits seconds for it.
     """
-    st.plotly_chart(charts.image_figure(np.zeros((28, 28)), "What the model sees (28×28)"),
-                    width="content", key="model_sees", config={"displayModeBar": False})
-    if canvas_rgba is not None and ink_mask(canvas_rgba).any():
-        st.info("That mark is too small to be a digit. Draw a bigger one (or press Clear).")
-    else:
-        st.info("✏️ Draw a digit on the black canvas, or press **Load an example**, "
-                "and watch what the model makes of it.")
+    with sees_col:
+        st.markdown("**What the model sees** (28×28)")
+        st.plotly_chart(charts.placeholder_figure(IMAGE_SIDE), width="content",
+                        key="model_sees", config={"displayModeBar": False, "staticPlot": True})
+        st.caption("Your drawing will show here as the model gets it: cropped, scaled "
+                   "and centred in 28×28 pixels, like MNIST.")
+    with pred_col:
+        st.markdown("**What the model says**")
+        if canvas_rgba is not None and ink_mask(canvas_rgba).any():
+            st.info("That mark is too small to be a digit. Draw a bigger one, or press "
+                    "**Clear**.", icon=":material/zoom_in:")
+            return
+        st.info("**Draw a digit** from 0 to 9 on the black canvas: big, in one or two "
+                "strokes.  \nOr pick a class and press **Load an example** for a real "
+                "handwritten digit from the MNIST test set.", icon=":material/draw:")
+        st.markdown("Then watch, live, as soon as you lift the pen:\n"
+                    "- the **prediction** and how sure the model is\n"
+                    "- its **logits**, **softmax** and **sigmoid** outputs\n"
+                    "- what the **temperature** T does to them")
 
 
 def model_sees(image28: np.ndarray, source: str) -> None:
-    """The 28×28 input, large, with nearest-neighbour pixels."""
-    st.plotly_chart(charts.image_figure(image28, "What the model sees (28×28)"),
+    """The 28×28 input, as large as the canvas, with nearest-neighbour pixels."""
+    st.markdown("**What the model sees** (28×28)")
+    st.plotly_chart(charts.image_figure(image28, size=IMAGE_SIDE),
                     width="content", key="model_sees", config={"displayModeBar": False})
     what = "your drawing, cropped, scaled to 20 px and centred like MNIST" \
         if source == "drawing" else "the example, used as is"
@@ -84,23 +113,28 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
     """Prediction, top-1, margin, entropy and the verdict; the true label of an example."""
     summary = summarize(logits, temperature, blob=blob)
     label = st.session_state.get(common.EXAMPLE_LABEL_KEY)
-    top_left, top_right = st.columns(2)
-    top_left.metric("Prediction", summary.prediction, border=True)
-    if st.session_state.get(common.EXAMPLE_KEY) is not None and label is not None:
-        correct = label == summary.prediction
-        top_right.metric("True label", label, delta="✓ right" if correct else "✗ wrong",
-                         delta_color="normal" if correct else "inverse", delta_arrow="off",
-                         border=True)
-    st.metric("Top-1 probability", format_top1(logits, temperature),
-              help="Close to 1 it is written 1 − (the other classes' sum): never exactly 1")
-    left, right = st.columns(2)
-    left.metric("Margin", f"{summary.margin:.4f}",
-                help="Margin to the runner-up: top-1 minus second-best probability")
-    right.metric("Entropy (bits)", f"{summary.entropy_bits:.3f}", help="0 = certain; "
-                 "log2(10) ≈ 3.32 = all ten classes equally likely")
-    st.markdown(f"Verdict  \n### :{VERDICT_COLOURS[summary.verdict]}[{summary.verdict}]")
-    st.caption(f"Probabilities at T = {temperature:.3g}. The verdict always reads T = 1: "
-               "top-1 ≥ 0.9 confident, < 0.5 probably not a digit.")
+    st.markdown("**What the model says**")
+    with st.container(border=True, key="prediction_card"):
+        left, right = st.columns(2)
+        left.metric("Prediction", summary.prediction)
+        if st.session_state.get(common.EXAMPLE_KEY) is not None and label is not None:
+            correct = label == summary.prediction
+            right.metric("True label", label, delta="✓ right" if correct else "✗ wrong",
+                         delta_color="normal" if correct else "inverse", delta_arrow="off")
+        colour, icon = VERDICT_BADGES[summary.verdict]
+        st.markdown(f"Verdict: :{colour}-badge[{icon} {summary.verdict}]",
+                    help="Always read at T = 1: top-1 ≥ 0.9 confident, "
+                         "< 0.5 probably not a digit")
+    with st.container(key="prediction_numbers", gap="small"):
+        st.metric("Top-1 probability", format_top1(logits, temperature),
+                  help="Close to 1 it is written 1 − (the other classes' sum): never exactly 1")
+        st.metric("Margin to the runner-up", format_margin(logits, temperature),
+                  help="Top-1 minus second-best probability; close to 1 it is written "
+                       "1 − (1 − top-1 + second-best)")
+        st.metric("Entropy", format_entropy_bits(summary.entropy_bits),
+                  help="0 = certain (never reached); log2(10) ≈ 3.32 bits = all ten "
+                       "classes equally likely")
+    st.caption(f"Numbers at T = {temperature:.3g}.")
     if blob:
         st.caption("The ink is a filled blob, not strokes: whatever the model answers, "
                    "this is not a digit. Models still give every input some class.")
@@ -122,8 +156,9 @@ def temperature_charts(logits: np.ndarray, temperature: float) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(charts.sweep_figure(sweep, temperature), key="sweep_chart")
-        st.caption("Each class's softmax probability as T goes from 0.05 to 20: low T "
-                   "sharpens towards one-hot, high T flattens towards 1/10.")
+        st.caption("Each class's probability as T goes from 0.05 to 20: low T sharpens "
+                   "towards one-hot, high T flattens towards 1/10. Thick line: the "
+                   "predicted class.")
     with right:
         st.plotly_chart(charts.uncertainty_figure(sweep, temperature), key="uncertainty_chart")
         st.caption("Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
@@ -135,8 +170,8 @@ def output_charts(logits: np.ndarray, temperature: float) -> None:
     cols = st.columns(3)
     with cols[0]:
         st.plotly_chart(charts.logits_figure(logits), key="logits_chart")
-        st.caption("Raw scores: signed, unbounded, no probabilities yet. Temperature divides "
-                   "them all by T.")
+        st.caption("Raw scores: signed, unbounded, not probabilities yet. Temperature "
+                   "divides them all by T.")
     with cols[1]:
         st.plotly_chart(charts.softmax_figure(logits, temperature), key="softmax_chart")
         st.caption("Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.")
@@ -146,8 +181,13 @@ def output_charts(logits: np.ndarray, temperature: float) -> None:
 
 
 def exact_values(logits: np.ndarray, temperature: float) -> None:
-    """The numbers behind the bars, in scientific notation."""
-    st.dataframe(values_table(logits, temperature), hide_index=True, width="stretch",
-                 key="values_table")
-    st.caption("Exact values at the current T. Softmax never reaches exactly 0 or 1: "
-               "'1 − p' is computed from the other classes, so it is never rounded to 0.")
+    """The numbers behind the bars: right-aligned text, so no widget rounds them."""
+    rows = values_table(logits, temperature)
+    config = {name: st.column_config.TextColumn(name, alignment="right")
+              for name in rows[0] if name != "class"}
+    config["class"] = st.column_config.NumberColumn("class", width="small", alignment="center")
+    st.markdown(f"**Exact values** at T = {temperature:.3g}")
+    st.dataframe(rows, hide_index=True, width="stretch", key="values_table",
+                 column_config=config)
+    st.caption("Softmax never reaches exactly 0 or 1. The predicted class's 1 − p is the "
+               "sum of the other nine probabilities, so it is never rounded to 0.")
