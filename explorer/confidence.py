@@ -86,10 +86,15 @@ def one_minus_top(logits, temperature: float = 1.0) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Verdict thresholds on max-softmax probability at T = 1."""
+    """Verdict thresholds at T = 1: max-softmax probability, and an optional energy cut.
+
+    NB: `max_energy` is picked from data per model (scripts/ood_threshold.py); without it
+    the fallback "not a digit" rule is top-1 < `not_a_digit`.
+    """
 
     confident: float = 0.90
     not_a_digit: float = 0.50
+    max_energy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -102,15 +107,16 @@ class Summary:
     verdict: str  # "confident" | "uncertain" | "probably not a digit"
 
 
-def verdict(max_prob: float, thresholds: Thresholds = Thresholds(), blob: bool = False) -> str:
-    """A plain-language reading of the top-1 probability (a filled blob is never a digit)."""
-    if blob:
+def verdict(max_prob: float, thresholds: Thresholds = Thresholds(), blob: bool = False,
+            energy_t1: float | None = None) -> str:
+    """A plain-language reading of one input's T = 1 scores (a filled blob is never a digit)."""
+    if thresholds.max_energy is not None and energy_t1 is not None:
+        not_digit = energy_t1 > thresholds.max_energy
+    else:
+        not_digit = max_prob < thresholds.not_a_digit
+    if blob or not_digit:
         return "probably not a digit"
-    if max_prob >= thresholds.confident:
-        return "confident"
-    if max_prob >= thresholds.not_a_digit:
-        return "uncertain"
-    return "probably not a digit"
+    return "confident" if max_prob >= thresholds.confident else "uncertain"
 
 
 def summarize(logits, temperature: float = 1.0, thresholds: Thresholds = Thresholds(),
@@ -121,12 +127,12 @@ def summarize(logits, temperature: float = 1.0, thresholds: Thresholds = Thresho
     an input as "not a digit"; the other figures follow T.
     """
     logits = np.asarray(logits, dtype=np.float64).reshape(-1)
-    p1 = softmax(logits, 1.0)
+    energy_t1 = float(energy(logits, 1.0))
     return Summary(
         prediction=int(np.argmax(logits)),
         top1=float(softmax(logits, temperature).max()),
         margin=float(margin(logits, temperature)),
         entropy_bits=float(entropy_bits(logits, temperature)),
-        energy=float(energy(logits, 1.0)),
-        verdict=verdict(float(p1.max()), thresholds, blob),
+        energy=energy_t1,
+        verdict=verdict(float(softmax(logits, 1.0).max()), thresholds, blob, energy_t1),
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from explorer.confidence import energy, softmax
+from explorer.confidence import Thresholds, energy, softmax
 from explorer.preprocess import canvas_to_mnist
 
 THRESHOLDS_PATH = Path(__file__).parent / "ood_thresholds.json"
@@ -232,3 +232,18 @@ def load_thresholds(model_name: str, path: str | Path = THRESHOLDS_PATH) -> dict
                          f"`python scripts/ood_threshold.py`") from err
     entry = table.get(model_name) if isinstance(table, dict) else None
     return dict(entry) if isinstance(entry, dict) else None
+
+
+def verdict_thresholds(model_name: str, path: str | Path = THRESHOLDS_PATH) -> Thresholds:
+    """The explorer's verdict thresholds for a model: its data-picked energy cut if saved."""
+    entry = load_thresholds(model_name, path)
+    return Thresholds(max_energy=float(entry["energy"])) if entry else Thresholds()
+
+
+def describe_verdict(thresholds: Thresholds) -> str:
+    """One line saying how the verdict is decided, for the page's help text."""
+    rule = (f"energy −logsumexp(logits) above {thresholds.max_energy:.2f} (the cut that keeps "
+            f"99 % of MNIST test digits, picked by scripts/ood_threshold.py)"
+            if thresholds.max_energy is not None else f"top-1 < {thresholds.not_a_digit:g}")
+    return (f"Read at T = 1. Probably not a digit: {rule}, or a filled blob. Otherwise "
+            f"confident when top-1 ≥ {thresholds.confident:g}, else uncertain.")

@@ -80,3 +80,14 @@ def test_a_blob_is_never_a_confident_digit():
     z = np.array([0, 0, 12.0, 0, 0, 0, 0, 0, 0, 0])
     assert C.summarize(z, blob=True).verdict == "probably not a digit"
     assert C.summarize(z, blob=True).prediction == 2  # the argmax is still reported
+
+
+def test_energy_cut_decides_not_a_digit_when_given():
+    z = np.array([6.0, 1.0] + [0.0] * 8)  # top-1 ≈ 0.98, energy ≈ −6.0
+    plain = C.summarize(z)
+    assert plain.verdict == "confident"
+    strict = C.summarize(z, thresholds=C.Thresholds(max_energy=-6.5))
+    assert strict.verdict == "probably not a digit" and strict.prediction == 0
+    assert C.summarize(z, thresholds=C.Thresholds(max_energy=-5.0)).verdict == "confident"
+    # Temperature does not move the verdict: it reads T = 1 energy.
+    assert C.summarize(z, 20.0, thresholds=C.Thresholds(max_energy=-5.0)).verdict == "confident"

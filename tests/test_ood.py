@@ -117,12 +117,15 @@ def test_load_thresholds_missing_corrupt_and_roundtrip(tmp_path):
 def test_script_writes_thresholds_that_keep_the_target(tmp_path, capsys):
     out = tmp_path / "ood.json"
     results = ood_threshold.main(["--models", "cnn", "--save", "cnn", "--n-digits", "400",
-                                  "--n-non-digits", "50", "--out", str(out)])
+                                  "--n-non-digits", "50", "--n-drawn", "40", "--out", str(out)])
     printed = capsys.readouterr().out
     assert "cnn" in printed and "AUROC" in printed
     entry = load_thresholds("cnn", out)
     assert entry["n_digits"] == 400 and entry["n_non_digits"] == 50
-    assert 0 < entry["msp"] <= 1 and entry["false_alarm"] <= 0.05 + 1e-9
+    assert 0 < entry["msp"] <= 1 and entry["false_alarm"] <= 0.01 + 1e-9
+    # The app's rule (energy cut or a filled blob) flags at least what the energy cut does.
+    assert entry["verdict_detection"] >= entry["energy_detection"]
+    assert 0 <= entry["verdict_drawn_false_alarm"] <= 1
     assert entry["msp"] == results["cnn"]["msp"]["threshold"]
     assert entry["weights_sha256"] == load_model("cnn", "cpu").meta["weights_sha256"]
 
@@ -133,5 +136,16 @@ def test_shipped_thresholds_belong_to_the_shipped_weights(name):
     entry = load_thresholds(name)
     assert entry is not None, f"{THRESHOLDS_PATH} lacks {name}: run scripts/ood_threshold.py"
     assert entry["weights_sha256"] == load_model(name, "cpu").meta["weights_sha256"]
-    assert 0 < entry["msp"] <= 1 and 0 <= entry["false_alarm"] <= 0.06
-    assert entry["detection"] > 0.5  # digits and plain non-digits really are told apart
+    assert 0 < entry["msp"] <= 1 and 0 <= entry["verdict_false_alarm"] <= 0.02
+    # Digits and plain non-digits really are told apart by the app's verdict rule.
+    assert entry["verdict_detection"] > 0.6 and entry["auroc_energy"] > 0.9
+
+
+def test_verdict_thresholds_use_the_saved_energy_cut(tmp_path):
+    from explorer.ood import verdict_thresholds
+    path = tmp_path / "t.json"
+    assert verdict_thresholds("cnn", path).max_energy is None
+    path.write_text(json.dumps({"cnn": {"msp": 0.7, "energy": -6.25}}))
+    assert verdict_thresholds("cnn", path).max_energy == -6.25
+    assert verdict_thresholds("mlp_softmax", path).max_energy is None
+    assert verdict_thresholds("cnn").max_energy == load_thresholds("cnn")["energy"]

@@ -11,10 +11,11 @@ import streamlit as st
 from explorer import gallery, lab_charts
 from explorer.checkpoints import LoadedModel
 from explorer.confidence import summarize
+from explorer.ood import verdict_thresholds
 from explorer.preprocess import is_blob
 from explorer.summary import format_top1
 from ui import common, lab
-from ui.explorer_view import VERDICT_COLOURS, outputs_are_logits
+from ui.explorer_view import outputs_are_logits, verdict_badge
 
 LOAD_KEY, COUNT_KEY = "compare_load_example", "compare_count"
 COUNTS = (16, 32, 48)
@@ -35,12 +36,13 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
         st.error(f"Model **{name}** cannot be loaded. {error}")
         return
     logits = common.logits_for(loaded, image28)  # (10,)
-    summary = summarize(logits, temperature, blob=is_blob(image28))
+    summary = summarize(logits, temperature, verdict_thresholds(loaded.name),
+                        blob=is_blob(image28))
     left, right = st.columns([1.2, 1.4], vertical_alignment="center")
     left.metric("Prediction", summary.prediction, border=True)
     top1 = format_top1(logits, temperature)  # never rounds up to "1.0000"
     right.markdown(f"top-1 **{top1}**  \nentropy **{summary.entropy_bits:.3f}** bits  \n"
-                   f"**:{VERDICT_COLOURS[summary.verdict]}[{summary.verdict}]**")
+                   f"{verdict_badge(summary.verdict)}")
     st.plotly_chart(lab_charts.probs_figure(logits, temperature), key=f"compare_probs_{name}",
                     config={"displayModeBar": False})
     if not outputs_are_logits(loaded):
@@ -64,8 +66,10 @@ def drawing_section(models: dict, errors: dict) -> None:
     for col, name in zip(cols, common.MODEL_NAMES):
         with col:
             model_block(name, models.get(name), errors.get(name), image28, temperature)
-    st.caption(f"Probabilities at the Explorer's T = {temperature:.3g}; verdicts read T = 1 "
-               "(top-1 ≥ 0.9 confident, < 0.5 probably not a digit).")
+    st.caption(f"Probabilities at the Explorer's T = {temperature:.3g}. Verdicts read T = 1: "
+               "not a digit when the energy passes each model's cut picked from data "
+               "(keeps 99 % of MNIST test digits) or the ink is a filled blob; otherwise "
+               "confident at top-1 ≥ 0.9, else uncertain.")
 
 
 def disagreement_captions(indices, logits_by_model: dict, labels) -> list[str]:

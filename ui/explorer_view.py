@@ -7,6 +7,7 @@ import streamlit as st
 from explorer import charts
 from explorer.checkpoints import LoadedModel
 from explorer.confidence import softmax, summarize
+from explorer.ood import describe_verdict, verdict_thresholds
 from explorer.preprocess import ink_mask
 from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
 from ui import common
@@ -14,6 +15,14 @@ from ui import common
 VERDICT_BADGES = {"confident": ("green", ":material/check_circle:"),
                   "uncertain": ("orange", ":material/help:"),
                   "probably not a digit": ("red", ":material/block:")}
+
+
+def verdict_badge(verdict: str) -> str:
+    """Markdown for a coloured verdict badge with its icon."""
+    colour, icon = VERDICT_BADGES[verdict]
+    return f":{colour}-badge[{icon} {verdict}]"
+
+
 IMAGE_SIDE = 280  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
 PAGE_CSS = """<style>
@@ -111,7 +120,8 @@ def naive_comparison(loaded: LoadedModel, naive28: np.ndarray | None, ours: int)
 def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float,
                      blob: bool = False) -> None:
     """Prediction, top-1, margin, entropy and the verdict; the true label of an example."""
-    summary = summarize(logits, temperature, blob=blob)
+    thresholds = verdict_thresholds(loaded.name)
+    summary = summarize(logits, temperature, thresholds, blob=blob)
     label = st.session_state.get(common.EXAMPLE_LABEL_KEY)
     st.markdown("**What the model says**")
     with st.container(border=True, key="prediction_card"):
@@ -121,10 +131,8 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
             correct = label == summary.prediction
             right.metric("True label", label, delta="✓ right" if correct else "✗ wrong",
                          delta_color="normal" if correct else "inverse", delta_arrow="off")
-        colour, icon = VERDICT_BADGES[summary.verdict]
-        st.markdown(f"Verdict: :{colour}-badge[{icon} {summary.verdict}]",
-                    help="Always read at T = 1: top-1 ≥ 0.9 confident, "
-                         "< 0.5 probably not a digit")
+        st.markdown(f"Verdict: {verdict_badge(summary.verdict)}",
+                    help=describe_verdict(thresholds))
     with st.container(key="prediction_numbers", gap="small"):
         st.metric("Top-1 probability", format_top1(logits, temperature),
                   help="Close to 1 it is written 1 − (the other classes' sum): never exactly 1")
