@@ -196,3 +196,13 @@ def is_blob(image28) -> bool:
         return False
     h, w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
     return bool(solid.sum() / (h * w) > BLOB_FILL and min(h, w) / max(h, w) >= BLOB_MIN_ASPECT)
+
+
+def check_image28(image28) -> np.ndarray:
+    """A finite (28, 28) float32 copy of an MNIST-style image, or ValueError saying why not."""
+    image = np.asarray(image28, dtype=np.float32)
+    if image.shape != (MNIST_SIDE, MNIST_SIDE):
+        raise ValueError(f"image28 must have shape (28, 28), got {image.shape}")
+    if not np.isfinite(image).all():
+        raise ValueError("image28 contains NaN or inf")
+    return image

@@ -14,17 +14,10 @@ import torch
 from explorer.augment import affine, thicken
 from explorer.confidence import softmax
 from explorer.inference import model_logits
+from explorer.preprocess import check_image28
 
 SWEEP_PARAMS = ("shift_x", "shift_y", "rotate", "scale", "thickness")
 
-
-def _check_image(image28) -> np.ndarray:
-    image = np.asarray(image28, dtype=np.float32)
-    if image.shape != (28, 28):
-        raise ValueError(f"image28 must have shape (28, 28), got {image.shape}")
-    if not np.isfinite(image).all():
-        raise ValueError("image28 contains NaN or inf")
-    return image
 
 
 def transform(image28, shift=(0.0, 0.0), rotate: float = 0.0, scale: float = 1.0,
@@ -35,7 +28,7 @@ def transform(image28, shift=(0.0, 0.0), rotate: float = 0.0, scale: float = 1.0
     screen; scale > 1 enlarges about the centre; thickness > 0 grows strokes by that many
     3×3 dilations, < 0 thins them (fractions blend).
     """
-    image = _check_image(image28)
+    image = check_image28(image28)
     dx, dy = (float(v) for v in shift)
     if not float(scale) > 0:
         raise ValueError(f"scale must be > 0, got {scale}")
@@ -77,7 +70,7 @@ def sweep(loaded_or_model, image28, param: str, values) -> tuple[np.ndarray, np.
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if values.size == 0 or not np.isfinite(values).all():
         raise ValueError("values must be a non-empty list of finite numbers")
-    image = _check_image(image28)
+    image = check_image28(image28)
     batch = np.stack([transform(image, **_kwargs(param, v)) for v in values])  # (V, 28, 28)
     module = getattr(loaded_or_model, "model", loaded_or_model)
     device = getattr(loaded_or_model, "device", None)

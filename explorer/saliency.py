@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from explorer.models import CNN, MLP, N_CLASSES
+from explorer.preprocess import check_image28
 
 # All IG steps go through the model as one batch; this caps that batch's memory.
 MAX_IG_STEPS = 512
@@ -31,15 +32,6 @@ def _device(module: nn.Module, device=None) -> torch.device:
     param = next(module.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
 
-
-def _check_image(image28) -> np.ndarray:
-    """A finite (28, 28) float32 copy, or ValueError saying what is wrong."""
-    image = np.asarray(image28, dtype=np.float32)
-    if image.shape != (28, 28):
-        raise ValueError(f"image28 must have shape (28, 28), got {image.shape}")
-    if not np.isfinite(image).all():
-        raise ValueError("image28 contains NaN or inf")
-    return image
 
 
 def _check_target(target) -> int:
@@ -73,11 +65,11 @@ def integrated_gradients(model, image28, target: int, steps: int = 32, baseline=
     NB: for mlp_softmax the "output" is its softmax probability, not a logit.
     """
     module = _module(model)
-    image = _check_image(image28)
+    image = check_image28(image28)
     target = _check_target(target)
     if not 1 <= int(steps) <= MAX_IG_STEPS:
         raise ValueError(f"steps must be 1..{MAX_IG_STEPS} (one batch), got {steps}")
-    base = np.zeros_like(image) if baseline is None else _check_image(baseline)
+    base = np.zeros_like(image) if baseline is None else check_image28(baseline)
     alphas = (np.arange(int(steps), dtype=np.float32) + 0.5) / int(steps)  # (S,)
     path = base + alphas[:, None, None] * (image - base)  # (S, 28, 28)
     _, grads = _target_output_and_grad(module, path, target, _device(module, device))
@@ -87,7 +79,7 @@ def integrated_gradients(model, image28, target: int, steps: int = 32, baseline=
 def grad_times_input(model, image28, target: int, device=None) -> np.ndarray:
     """Gradient of the target output times the input, (28, 28) float32."""
     module = _module(model)
-    image = _check_image(image28)
+    image = check_image28(image28)
     _, grads = _target_output_and_grad(module, image[None], _check_target(target),
                                        _device(module, device))
     return (image * grads[0]).astype(np.float32)
@@ -108,7 +100,7 @@ def cnn_feature_maps(model, image28, device=None) -> np.ndarray:
     if not isinstance(module, CNN):
         raise ValueError(f"feature maps exist only for the CNN; this model is a "
                          f"{type(module).__name__}. Pick the cnn checkpoint.")
-    image = _check_image(image28)
+    image = check_image28(image28)
     with torch.inference_mode():
         x = torch.from_numpy(image).to(_device(module, device))[None, None]
         return module.features(x)[0].float().cpu().numpy()
@@ -154,7 +146,7 @@ def mlp_top_units(model, image28, k: int = 12, layer: str | None = None,
     if layer not in (None, "hidden1", "hidden2"):
         raise ValueError(f"layer must be None, 'hidden1' or 'hidden2', got {layer!r}")
     rows = []
-    for name, drive, acts in _hidden_layers(module, _check_image(image28),
+    for name, drive, acts in _hidden_layers(module, check_image28(image28),
                                             _device(module, device)):
         if layer is None or name.split(" ")[0] == layer:
             rows += [(drive[i], name, i, float(acts[i])) for i in range(len(acts))]

@@ -132,11 +132,8 @@ def exhibit_note(loaded: LoadedModel) -> None:
 @common.guarded
 def main() -> None:
     intro()
-    name = st.session_state.get(common.MODEL_KEY, common.DEFAULT_MODEL)
-    try:
-        loaded = common.get_model(name)
-    except common.CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {err}")
+    loaded = common.picked_model()
+    if loaded is None:
         return
     exhibit_note(loaded)
     logits, labels = lab.testset_logits(loaded), lab.testset_labels()  # (10000, 10), (10000,)
@@ -145,7 +142,7 @@ def main() -> None:
     if image28 is None:
         st.info("Draw something on the Explorer page to see where it falls.")
     base = calibration_report(logits, labels, 1.0, N_BINS)
-    st.caption(f"**{name}**: test accuracy {base['accuracy']:.2%} on {len(labels):,} images "
+    st.caption(f"**{loaded.name}**: test accuracy {base['accuracy']:.2%} on {len(labels):,} images "
                "at every T. Small arrows: the change against T = 1 (lower is better).")
     for i, (col, setting) in enumerate(zip(st.columns(3, gap="medium"), settings(loaded))):
         with col:

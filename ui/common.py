@@ -74,6 +74,17 @@ def get_model(name: str) -> LoadedModel:
     return _load_cached(name, str(checkpoint_dir()), mtime)
 
 
+def picked_model() -> LoadedModel | None:
+    """The sidebar's model, or None after showing why it can't load and what to do."""
+    name = st.session_state.get(MODEL_KEY, DEFAULT_MODEL)
+    try:
+        return get_model(name)
+    except CheckpointError as err:
+        st.error(f"Model **{name}** cannot be loaded. {err}")
+        st.info("Pick another model in the sidebar while this one is missing.")
+        return None
+
+
 def preload_default_model() -> None:
     """Load the default model at app start so the first stroke does not wait for it."""
     try:

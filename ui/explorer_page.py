@@ -148,12 +148,8 @@ def live_panel(loaded: LoadedModel) -> None:
 
 @common.guarded
 def main() -> None:
-    name = st.session_state.get(common.MODEL_KEY, common.DEFAULT_MODEL)
-    try:
-        loaded = common.get_model(name)
-    except common.CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {err}")
-        st.info("Pick another model in the sidebar while this one is missing.")
+    loaded = common.picked_model()
+    if loaded is None:
         return
     view.page_style()
     view.model_card(loaded)

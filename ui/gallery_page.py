@@ -58,11 +58,8 @@ def main() -> None:
     st.markdown("The test images the model gets wrong with the most confidence, and the ones "
                 "it is least sure about. Press **Explore** under any of them to open it on the "
                 "Explorer page.")
-    name = st.session_state.get(common.MODEL_KEY, common.DEFAULT_MODEL)
-    try:
-        loaded = common.get_model(name)
-    except common.CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {err}")
+    loaded = common.picked_model()
+    if loaded is None:
         return
     labels = np.asarray(lab.testset_labels())  # (10000,)
     logits = lab.ranking_logits(loaded, lab.testset_logits(loaded))  # (10000, 10)
@@ -72,7 +69,7 @@ def main() -> None:
     with control_col:
         view, true_class, predicted, count = controls()
         accuracy = float((logits.argmax(axis=1) == labels).mean())
-        st.markdown(f"**{name}**: {accuracy:.2%} right, "
+        st.markdown(f"**{loaded.name}**: {accuracy:.2%} right, "
                     f"{int((logits.argmax(axis=1) != labels).sum()):,} mistakes on 10,000.")
     cell = None if true_class is None or predicted is None else (true_class, predicted)
     with matrix_col:

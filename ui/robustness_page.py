@@ -116,12 +116,8 @@ def sweep_section(loaded: LoadedModel, image28: np.ndarray, values: dict[str, fl
 @common.guarded
 def main() -> None:
     st.header("Robustness")
-    name = st.session_state.get(common.MODEL_KEY, common.DEFAULT_MODEL)
-    try:
-        loaded = common.get_model(name)
-    except common.CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {err}")
-        st.info("Pick another model in the sidebar while this one is missing.")
+    loaded = common.picked_model()
+    if loaded is None:
         return
     st.markdown(f"How far can the digit move before **{loaded.name}** changes its mind? "
                 "The distortions are applied to the 28×28 image the model sees, after "

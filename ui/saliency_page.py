@@ -132,12 +132,8 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
 @common.guarded
 def main() -> None:
     st.header("Where the model looks")
-    name = st.session_state.get(common.MODEL_KEY, common.DEFAULT_MODEL)
-    try:
-        loaded = common.get_model(name)
-    except common.CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {err}")
-        st.info("Pick another model in the sidebar while this one is missing.")
+    loaded = common.picked_model()
+    if loaded is None:
         return
     st.markdown(f"Which pixels of the input drive **{loaded.name}**'s answer, and what its "
                 "first layer reacts to. Pick the model in the sidebar.")
