@@ -1,0 +1,32 @@
+"""The measuring scripts run end to end on small sizes and report what they claim."""
+import json
+import shutil
+
+from explorer.checkpoints import CHECKPOINT_DIR
+from scripts import benchmark, evaluate
+
+
+def test_evaluate_reproduces_metadata_and_measures_drawn_digits(capsys):
+    result = evaluate.main(["mlp", "--drawn-mnist", "20", "--drawn-strokes", "10"])
+    out = capsys.readouterr().out
+    assert "WARNING" not in out and "confusion matrix" in out and "per-class accuracy" in out
+    drawn = result["mlp"]["drawn"]
+    assert set(drawn) == {"MNIST-style preprocessing", "naive whole-canvas resize"}
+    assert drawn["MNIST-style preprocessing"]["all"] > drawn["naive whole-canvas resize"]["all"]
+
+
+def test_evaluate_warns_when_metadata_drifts(tmp_path, capsys):
+    ckpt = tmp_path / "mlp"
+    shutil.copytree(CHECKPOINT_DIR / "mlp", ckpt)
+    meta = json.loads((ckpt / "meta.json").read_text())
+    meta["metrics"]["test"]["accuracy"] = 0.5
+    (ckpt / "meta.json").write_text(json.dumps(meta))
+    evaluate.main([str(ckpt), "--no-drawn"])
+    assert "WARNING" in capsys.readouterr().out
+
+
+def test_benchmark_times_every_stage(capsys):
+    result = benchmark.main(["mlp", "--strokes", "4", "--warmup", "1"])
+    assert set(result["mlp"]) == {"preprocess", "inference", "figures", "total"}
+    assert all(len(v) == 4 and (v > 0).all() for v in result["mlp"].values())
+    assert "cold (cache miss)" in capsys.readouterr().out
