@@ -11,6 +11,7 @@ import streamlit as st
 
 from explorer import lab_charts
 from explorer.evaluation import confusion_matrix
+from explorer.summary import format_top1
 from ui import common, lab
 from ui.explorer_view import outputs_are_logits
 
@@ -46,10 +47,10 @@ def describe(view: str, true_class, predicted, shown: int, matching: int) -> str
 
 
 def captions(indices, logits, labels) -> list[str]:
-    confidence = lab.top_confidence(logits[indices])  # (K,)
     predicted = logits[indices].argmax(axis=1)
-    return [f"#{i} · true **{labels[i]}** · pred **{p}** · p = {c:.3f}"
-            for i, p, c in zip(indices, predicted, confidence)]
+    # format_top1 writes "1 − 3.4e-05" near 1: a caption must not round to p = 1.000.
+    return [f"#{i} · true **{labels[i]}** · pred **{p}** · p = {format_top1(logits[i], 1.0)}"
+            for i, p in zip(indices, predicted)]
 
 
 @common.guarded

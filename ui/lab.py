@@ -14,7 +14,6 @@ from PIL import Image
 from explorer import gallery
 from explorer.calibration import calibration_report, fit_temperature
 from explorer.checkpoints import CheckpointError, LoadedModel
-from explorer.confidence import softmax
 from explorer.data import load_test_float, load_test_split
 from explorer.inference import predict_logits
 from ui import common
@@ -125,11 +124,6 @@ def thumbnail(image28: np.ndarray, side: int = THUMB_SIDE) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(grey, "L").resize((side, side), Image.Resampling.NEAREST).save(buffer, "PNG")
     return buffer.getvalue()
-
-
-def top_confidence(logits) -> np.ndarray:
-    """Top-1 softmax probability at T = 1 for each row, shape (N,)."""
-    return softmax(logits, 1.0).max(axis=-1)
 
 
 def example_grid(indices, captions: list[str], key_prefix: str, per_row: int = 8) -> None:
