@@ -13,7 +13,7 @@ from explorer.checkpoints import LoadedModel
 from explorer.confidence import summarize
 from explorer.ood import verdict_thresholds
 from explorer.preprocess import is_blob
-from explorer.summary import format_top1
+from explorer.summary import format_entropy_bits, format_top1
 from ui import common, lab
 from ui.explorer_view import outputs_are_logits, verdict_badge
 
@@ -41,8 +41,8 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
     left, right = st.columns([1.2, 1.4], vertical_alignment="center")
     left.metric("Prediction", summary.prediction, border=True)
     top1 = format_top1(logits, temperature)  # never rounds up to "1.0000"
-    right.markdown(f"top-1 **{top1}**  \nentropy **{summary.entropy_bits:.3f}** bits  \n"
-                   f"{verdict_badge(summary.verdict)}")
+    right.markdown(f"top-1 **{top1}**  \nentropy **{format_entropy_bits(summary.entropy_bits)}**")
+    st.markdown(verdict_badge(summary.verdict))  # full column width: the badge never truncates
     st.plotly_chart(lab_charts.probs_figure(logits, temperature), key=f"compare_probs_{name}",
                     config={"displayModeBar": False})
     if not outputs_are_logits(loaded):
