@@ -258,7 +258,7 @@ def _image_layout(title: str, size: int) -> dict:
         title=dict(text=title, x=0.0), width=size, height=size + (40 if title else 0),
         margin=dict(l=0, r=0, t=40 if title else 0, b=0), plot_bgcolor="black",
         xaxis=dict(visible=False, constrain="domain"),
-        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x"))
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"))
 
 
 def image_figure(image28, title: str = "", size: int = 280) -> go.Figure:

@@ -14,6 +14,7 @@ from explorer import insight_charts as ic
 from explorer.checkpoints import LoadedModel
 from explorer.confidence import softmax
 from explorer.robustness import SWEEP_PARAMS, sweep, transform
+from explorer.summary import format_top1
 from ui import common
 
 # param: (label, min, max, step, neutral). Each range holds its neutral value on the
@@ -84,18 +85,20 @@ def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> N
     """Prediction on the distorted image, its probabilities over the undistorted ones."""
     before = probs_of(loaded, common.logits_for(loaded, image28))  # (10,)
     after = probs_of(loaded, common.logits_for(loaded, moved))  # (10,)
-    left, right = st.columns(2)
     top = int(np.argmax(after))
     change = after[top] - before[top]
-    left.metric("Prediction", top, border=True)
-    right.metric("Top-1 probability", f"{after.max():.4f}", border=True,
-                 delta=None if np.array_equal(moved, image28) else f"{change:+.4f}",
-                 delta_color="off")
+    # softmax(log p) = p: format_top1 then writes "1 − 2e-06" instead of rounding to 1.0000.
+    top1 = lambda probs: format_top1(np.log(np.maximum(probs, 1e-300)), 1.0)  # noqa: E731
+    with st.container(horizontal=True):
+        st.metric("Prediction", top, border=True, width="content")
+        st.metric("Top-1 probability", top1(after), border=True,
+                  delta=None if np.array_equal(moved, image28) else f"{change:+.4f}",
+                  delta_color="off")
     st.plotly_chart(ic.probs_figure(after, "Probabilities on the distorted digit<br>grey: "
                                     "undistorted", ghost=before),
                     key="robust_probs", config={"displayModeBar": False})
     st.caption(f"Undistorted, the model says **{int(np.argmax(before))}** "
-               f"(p = {before.max():.4f}); the change under top-1 compares class {top}'s "
+               f"(p = {top1(before)}); the change under top-1 compares class {top}'s "
                "probability with and without the distortion.")
 
 
@@ -130,7 +133,7 @@ def main() -> None:
         values = sliders()
     moved = distort(image28, values)  # (28, 28)
     with image_col:
-        st.plotly_chart(charts.image_figure(moved, "Distorted input (28×28)", 300),
+        st.plotly_chart(charts.image_figure(moved, "Distorted input (28×28)", 240),
                         width="content", key="robust_image", config={"displayModeBar": False})
         st.plotly_chart(charts.image_figure(image28, "Undistorted", 140), width="content",
                         key="robust_original", config={"displayModeBar": False})
