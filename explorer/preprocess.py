@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 from PIL import Image
 
@@ -206,3 +208,40 @@ def check_image28(image28) -> np.ndarray:
     if not np.isfinite(image).all():
         raise ValueError("image28 contains NaN or inf")
     return image
+
+
+MAX_UPLOAD_BYTES = 20 * 2**20
+MAX_UPLOAD_SIDE = 2000  # bigger pictures are shrunk first: ink detection needs no more
+
+
+class UploadError(ValueError):
+    """An uploaded file can't be used as a digit; the message says why, for the page."""
+
+
+def upload_to_rgba(data: bytes) -> np.ndarray:
+    """Decode an uploaded image file (PNG, JPEG, …) to (H, W, 4) uint8, or raise UploadError."""
+    if not data:
+        raise UploadError("The file is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(f"The file is {len(data) / 2**20:.0f} MB; the limit is "
+                          f"{MAX_UPLOAD_BYTES // 2**20} MB.")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE))  # JPEGs decode smaller
+            image.thumbnail((MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE))
+            return np.asarray(image.convert("RGBA"))  # (H, W, 4)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise UploadError(f"This is not an image Pillow can read ({type(err).__name__}). "
+                          "Upload a PNG or JPEG of one digit.") from err
+
+
+def upload_to_mnist(data: bytes) -> np.ndarray:
+    """An uploaded picture of a digit as an MNIST-style (28, 28) image, or raise UploadError.
+
+    NB: dark ink on light paper works too: ink is whatever differs from the border colour.
+    """
+    image28 = canvas_to_mnist(upload_to_rgba(data))
+    if image28 is None:
+        raise UploadError("No ink found in the picture: it is blank, or the mark is a "
+                          "speck. Upload a picture of one digit that fills part of it.")
+    return image28

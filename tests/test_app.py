@@ -326,3 +326,79 @@ def test_temperature_survives_runs_without_the_slider(canvas):
     at.run()
     assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(cold)
     assert at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).value == pytest.approx(cold)
+
+
+# --- bad input, each case named ----------------------------------------------------------
+
+def _file(image: Image.Image, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def test_upload_of_a_digit_photo_is_predicted(canvas):
+    need_checkpoints("cnn")
+    images, labels = load_test_split()
+    index = int(np.flatnonzero(labels == 3)[0])
+    paper = Image.fromarray(255 - images[index]).resize((400, 400)).convert("RGB")  # dark on light
+    at = app().run()
+    at.file_uploader(key="upload_image").upload("three.jpg", _file(paper, "JPEG"),
+                                                 "image/jpeg").run()
+    assert_clean(at)
+    assert metric(at, "Prediction") == "3"
+    assert "upload three.jpg" in at.session_state[common.EXAMPLE_SOURCE_KEY]
+
+
+@pytest.mark.parametrize("name,data,reason", [
+    ("notes.png", b"not an image at all", "not an image"),
+    ("blank.png", None, "No ink"),
+])
+def test_bad_upload_is_a_warning_and_loses_nothing(canvas, name, data, reason):
+    need_checkpoints("cnn")
+    data = data if data is not None else _file(Image.new("RGB", (200, 200), "white"))
+    at = app().run()
+    at.button(key="load_example").click().run()
+    shown = metric(at, "Prediction")
+    example = at.session_state[common.EXAMPLE_KEY].copy()
+    at.file_uploader(key="upload_image").upload(name, data, "image/png").run()
+    assert not at.exception
+    assert any(reason in w.value and name in w.value for w in at.warning)
+    assert metric(at, "Prediction") == shown  # the example on screen is still there
+    np.testing.assert_array_equal(at.session_state[common.EXAMPLE_KEY], example)
+
+
+@pytest.mark.parametrize("t_index", [0, -1])  # T = 0.05 and T = 20, the slider's ends
+def test_extreme_temperature_keeps_every_number_finite(canvas, t_index):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(4)
+    at = app().run()
+    at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).set_value(common.T_GRID[t_index]).run()
+    assert_clean(at)
+    assert metric(at, "Prediction") == "4"
+    for key in ("logits_chart", "softmax_chart", "sigmoid_chart"):
+        for trace in range(len(chart_spec(at, key)["data"])):
+            assert np.isfinite(bar_y(chart_spec(at, key), trace)).all(), key
+    softmax = bar_y(chart_spec(at, "softmax_chart"), 1)
+    assert softmax.sum() == pytest.approx(1.0)
+
+
+def test_other_canvas_size_and_white_background(canvas):
+    need_checkpoints("cnn")
+    images, labels = load_test_split()
+    index = int(np.flatnonzero(labels == 6)[0])
+    ink = Image.fromarray(images[index]).resize((300, 300))
+    page = Image.new("L", (640, 400), 0)
+    page.paste(ink, (40, 60))
+    grey = 255 - np.asarray(page)  # black ink on a white, wide canvas
+    canvas.image = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
+    at = app().run()
+    assert_clean(at)
+    assert metric(at, "Prediction") == "6"
+
+
+def test_huge_filled_blob_is_probably_not_a_digit(canvas):
+    need_checkpoints("cnn")
+    canvas.image = canvas_dot(radius=130)
+    at = app().run()
+    assert_clean(at)
+    assert verdict(at) == "probably not a digit"

@@ -333,3 +333,52 @@ def test_mnist_digits_and_strokes_are_not_blobs():
     ImageDraw.Draw(img).ellipse((60, 30, 220, 250), outline=(255, 255, 255, 255), width=20)
     assert not is_blob(canvas_to_mnist(np.asarray(img)))
     assert not is_blob(np.zeros((28, 28), np.float32))
+
+
+def _png(image: Image.Image, fmt: str = "PNG") -> bytes:
+    import io
+    buffer = io.BytesIO()
+    image.save(buffer, fmt)
+    return buffer.getvalue()
+
+
+def _paper_digit(size=(640, 480)) -> Image.Image:
+    """A dark '7' on light paper, like a photo or scan."""
+    img = Image.new("RGB", size, (235, 232, 220))
+    w, h = size
+    ImageDraw.Draw(img).line([(0.3 * w, 0.2 * h), (0.7 * w, 0.2 * h), (0.45 * w, 0.85 * h)],
+                             fill=(30, 30, 40), width=max(4, w // 40))
+    return img
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_upload_of_a_digit_on_paper_becomes_an_mnist_image(fmt):
+    from explorer.preprocess import upload_to_mnist
+    image28 = upload_to_mnist(_png(_paper_digit(), fmt))
+    assert image28.shape == (28, 28) and image28.dtype == np.float32
+    assert image28.max() > 0.8 and image28[0].max() < 0.05  # ink white, background black
+    rows, cols = np.nonzero(image28 > 0.1)
+    assert abs(center_of_mass(image28)[0] - 14) <= 1 and 18 <= np.ptp(rows) + 1 <= 21
+
+
+@pytest.mark.parametrize("data,reason", [
+    (b"", "empty"),
+    (b"this is not a picture", "not an image"),
+    (None, "not an image"),  # a truncated PNG, built below
+    (b"\0" * (21 * 2**20), "limit"),
+])
+def test_bad_uploads_say_why(data, reason):
+    from explorer.preprocess import UploadError, upload_to_mnist
+    if data is None:
+        data = _png(_paper_digit())[:200]
+    with pytest.raises(UploadError, match=reason):
+        upload_to_mnist(data)
+
+
+def test_blank_or_huge_uploads():
+    from explorer.preprocess import MAX_UPLOAD_SIDE, UploadError, upload_to_mnist, upload_to_rgba
+    with pytest.raises(UploadError, match="No ink"):
+        upload_to_mnist(_png(Image.new("RGB", (300, 200), "white")))
+    big = _png(_paper_digit((3000, 2400)))
+    assert max(upload_to_rgba(big).shape[:2]) <= MAX_UPLOAD_SIDE
+    assert upload_to_mnist(big).shape == (28, 28)

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.checkpoints import LoadedModel
-from explorer.preprocess import canvas_to_mnist, is_blob, naive_resize
+from explorer.preprocess import UploadError, canvas_to_mnist, is_blob, naive_resize, upload_to_mnist
 from ui import common
 from ui import explorer_view as view
 
@@ -24,6 +24,8 @@ BRUSH_KEY = "brush_width"
 NAIVE_KEY = "show_naive"
 NAIVE_ON_KEY = "_show_naive_on"  # plain mirror: the toggle is not rendered on a blank canvas
 LOAD_KEY, CLEAR_KEY = "load_example", "clear_canvas"
+UPLOAD_KEY, UPLOAD_ERROR_KEY = "upload_image", "_upload_error"
+UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 FITTED_T_KEY, RESET_T_KEY = "use_fitted_t", "reset_t"
 
 
@@ -43,6 +45,7 @@ def _clear() -> None:
     st.session_state[CANVAS_COUNTER_KEY] = st.session_state.get(CANVAS_COUNTER_KEY, 0) + 1
     _forget_example()
     st.session_state[common.CURRENT_IMAGE_KEY] = None
+    st.session_state[UPLOAD_ERROR_KEY] = None
 
 
 def _load_example() -> None:
@@ -53,6 +56,20 @@ def _load_example() -> None:
 
 def _mirror_naive() -> None:
     st.session_state[NAIVE_ON_KEY] = bool(st.session_state[NAIVE_KEY])
+
+
+def _upload() -> None:
+    """Uploader callback: a picture of a digit goes through the same preprocessing."""
+    uploaded = st.session_state.get(UPLOAD_KEY)
+    st.session_state[UPLOAD_ERROR_KEY] = None
+    if uploaded is None:
+        return
+    try:
+        image28 = upload_to_mnist(uploaded.getvalue())
+    except UploadError as err:
+        st.session_state[UPLOAD_ERROR_KEY] = f"**{uploaded.name}**: {err}"
+        return
+    common.send_to_explorer(image28, None, f"upload {uploaded.name}")
 
 
 def _canvas_key() -> str:
@@ -78,6 +95,10 @@ def draw_column():
     class_col.selectbox("Example's class", ["any", *range(10)], key=EXAMPLE_CLASS_KEY)
     load_col.button("Load an example", key=LOAD_KEY, on_click=_load_example,
                     help="A random digit from the MNIST test set", width="stretch")
+    st.file_uploader("Or upload a picture of a digit", type=UPLOAD_TYPES, key=UPLOAD_KEY,
+                     on_change=_upload, help="Any size and background; dark ink on paper works")
+    if st.session_state.get(UPLOAD_ERROR_KEY):
+        st.warning(st.session_state[UPLOAD_ERROR_KEY], icon=":material/image_not_supported:")
     with canvas_box:
         result = st_canvas(
             stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
