@@ -15,13 +15,13 @@ common.init_state()
 common.preload_default_model()  # so the first stroke does not wait for torch to load weights
 
 PAGES = [
-    st.Page("ui/explorer_page.py", title="Explorer", icon="✏️", default=True),
-    st.Page("ui/calibration_page.py", title="Calibration", icon="📏"),
-    st.Page("ui/gallery_page.py", title="Gallery", icon="🖼️"),
-    st.Page("ui/compare_page.py", title="Compare models", icon="⚖️"),
-    st.Page("ui/exhibit_page.py", title="Double softmax", icon="🧪"),
-    st.Page("ui/saliency_page.py", title="Where the model looks", icon="🔍"),
-    st.Page("ui/robustness_page.py", title="Robustness", icon="🌀"),
+    st.Page("ui/explorer_page.py", title="Explorer", icon=":material/draw:", default=True),
+    st.Page("ui/calibration_page.py", title="Calibration", icon=":material/straighten:"),
+    st.Page("ui/gallery_page.py", title="Gallery", icon=":material/photo_library:"),
+    st.Page("ui/compare_page.py", title="Compare models", icon=":material/compare:"),
+    st.Page("ui/exhibit_page.py", title="Double softmax", icon=":material/science:"),
+    st.Page("ui/saliency_page.py", title="Where the model looks", icon=":material/visibility:"),
+    st.Page("ui/robustness_page.py", title="Robustness", icon=":material/open_with:"),
 ]
 
 page = st.navigation(PAGES)
