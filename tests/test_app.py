@@ -9,7 +9,6 @@ import base64
 import io
 import json
 import shutil
-import sys
 import types
 
 import numpy as np
@@ -19,16 +18,11 @@ from streamlit.testing.v1 import AppTest
 
 from explorer.checkpoints import CHECKPOINT_DIR
 from explorer.data import load_test_split
+from tests.apptest import install_canvas, need_checkpoints
 from ui import common
 
 APP = "../app.py"
 SIDE = 280
-
-
-def need_checkpoints(*names: str) -> None:
-    for name in names:
-        if not (CHECKPOINT_DIR / name / "model.safetensors").is_file():
-            pytest.skip(f"checkpoints/{name} missing: python scripts/train.py --arch {name}")
 
 
 def canvas_from_digit(label: int) -> tuple[np.ndarray, int]:
@@ -66,10 +60,7 @@ class FakeCanvas:
 @pytest.fixture
 def canvas(monkeypatch) -> FakeCanvas:
     fake = FakeCanvas()
-    module = types.ModuleType("streamlit_drawable_canvas")
-    module.st_canvas = fake.st_canvas
-    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
-    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+    install_canvas(monkeypatch, fake.st_canvas)
     return fake
 
 

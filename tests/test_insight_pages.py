@@ -8,8 +8,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -19,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from explorer.checkpoints import CHECKPOINT_DIR
 from explorer.data import load_test_split
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
+from tests.apptest import blank_canvas, install_canvas, need_checkpoints
 from ui import common
 
 APP = "../app.py"
@@ -30,19 +29,10 @@ LOAD_KEYS = {EXHIBIT: "exhibit_load_example", SALIENCY: "saliency_load_example",
 NEEDS = {EXHIBIT: ("mlp", "mlp_softmax"), SALIENCY: (), ROBUSTNESS: ()}  # beyond the picked one
 
 
-def need_checkpoints(*names: str) -> None:
-    for name in names:
-        if not (CHECKPOINT_DIR / name / "model.safetensors").is_file():
-            pytest.skip(f"checkpoints/{name} missing: python scripts/train.py --arch {name}")
-
-
 @pytest.fixture(autouse=True)
-def blank_canvas(monkeypatch):
+def stand_in_canvas(monkeypatch):
     """A stand-in canvas component (blank) and the project's own checkpoints."""
-    module = types.ModuleType("streamlit_drawable_canvas")
-    module.st_canvas = lambda **_kwargs: types.SimpleNamespace(image_data=None)
-    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
-    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+    install_canvas(monkeypatch, blank_canvas)
 
 
 def test_digit(label: int) -> np.ndarray:

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -21,16 +19,11 @@ from explorer.confidence import softmax
 from explorer.data import load_test_float, load_test_split
 from explorer.gallery import most_confident_mistakes
 from explorer.inference import predict_logits
+from tests.apptest import blank_canvas, install_canvas, need_checkpoints
 from ui import common, lab
 
 APP = "../app.py"
 CAPTION = re.compile(r"#(\d+) · true \*\*(\d)\*\* · pred \*\*(\d)\*\* · p = ([\d.]+)")
-
-
-def need_checkpoints(*names: str) -> None:
-    for name in names:
-        if not (CHECKPOINT_DIR / name / "model.safetensors").is_file():
-            pytest.skip(f"checkpoints/{name} missing: python scripts/train.py --arch {name}")
 
 
 def shipped() -> list[str]:
@@ -40,10 +33,7 @@ def shipped() -> list[str]:
 @pytest.fixture(autouse=True)
 def fake_canvas(monkeypatch):
     """The explorer page's canvas, blank (the lab pages send examples instead)."""
-    module = types.ModuleType("streamlit_drawable_canvas")
-    module.st_canvas = lambda **_: types.SimpleNamespace(image_data=None)
-    monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
-    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+    install_canvas(monkeypatch, blank_canvas)
 
 
 @pytest.fixture(scope="module")
