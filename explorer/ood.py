@@ -225,13 +225,20 @@ def load_thresholds(model_name: str, path: str | Path = THRESHOLDS_PATH) -> dict
     path = Path(path)
     if not path.is_file():
         return None
+    stat = path.stat()
+    entry = _thresholds_table(path, stat.st_mtime_ns, stat.st_size).get(model_name)
+    return dict(entry) if isinstance(entry, dict) else None
+
+
+@lru_cache(maxsize=8)
+def _thresholds_table(path: Path, mtime_ns: int, size: int) -> dict:
+    """The parsed JSON, read once per file version: the verdict asks on every stroke."""
     try:
         table = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError, OSError) as err:
         raise ValueError(f"{path} is not valid JSON ({err}); remake it with "
                          f"`python scripts/ood_threshold.py`") from err
-    entry = table.get(model_name) if isinstance(table, dict) else None
-    return dict(entry) if isinstance(entry, dict) else None
+    return table if isinstance(table, dict) else {}
 
 
 def verdict_thresholds(model_name: str, path: str | Path = THRESHOLDS_PATH) -> Thresholds:
