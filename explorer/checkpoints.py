@@ -32,6 +32,11 @@ class LoadedModel:
     meta: dict
     device: torch.device
 
+    @property
+    def outputs_logits(self) -> bool:
+        """False for the mlp_softmax exhibit, whose outputs already are probabilities."""
+        return get_arch(self.meta["arch"]).outputs_logits
+
 
 def choose_device(device: str | torch.device | None = None) -> torch.device:
     """Explicit device, then $EXPLORER_DEVICE, then CUDA, then MPS, then CPU."""

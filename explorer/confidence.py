@@ -49,6 +49,15 @@ def softmax(logits, temperature: float = 1.0) -> np.ndarray:
     return np.exp(log_softmax(logits, temperature))
 
 
+def as_logits(outputs, outputs_logits: bool) -> np.ndarray:
+    """Model outputs as logits: probabilities (the exhibit's) become their log.
+
+    NB: softmax(log p) = p, so the exhibit's own probabilities pass through unchanged.
+    """
+    outputs = np.asarray(outputs, dtype=np.float64)
+    return outputs if outputs_logits else np.log(np.clip(outputs, 1e-12, 1.0))
+
+
 def sigmoid(logits, temperature: float = 1.0) -> np.ndarray:
     """Per-class one-vs-rest sigmoid(z / T); these do not sum to 1."""
     z = _scaled(logits, temperature)
@@ -123,8 +132,8 @@ def summarize(logits, temperature: float = 1.0, thresholds: Thresholds = Thresho
               blob: bool = False) -> Summary:
     """Prediction, top-1, margin, entropy, energy and verdict for one (10,) logit row.
 
-    NB: the verdict reads T = 1 probabilities, so moving the slider never relabels
-    an input as "not a digit"; the other figures follow T.
+    NB: the verdict and the energy read T = 1, so moving the slider never relabels an
+    input as "not a digit"; top-1, margin and entropy follow T.
     """
     logits = np.asarray(logits, dtype=np.float64).reshape(-1)
     energy_t1 = float(energy(logits, 1.0))

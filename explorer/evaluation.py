@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from explorer.calibration import N_BINS, calibration_report, fit_temperature
+from explorer.calibration import N_BINS, calibration_report, fit_temperature, nll
+from explorer.confidence import as_logits
 
 
 def metrics_block(logits, labels, temperature: float) -> dict:
@@ -21,16 +22,14 @@ def metrics_block(logits, labels, temperature: float) -> dict:
 
 def own_probs_block(probs, labels) -> dict:
     """Figures for outputs that already are probabilities (the double-softmax exhibit)."""
-    probs = np.clip(np.asarray(probs, dtype=np.float64), 1e-12, 1.0)
-    return calibration_report(np.log(probs), labels, 1.0, N_BINS)
+    return calibration_report(as_logits(probs, outputs_logits=False), labels, 1.0, N_BINS)
 
 
 def temperature_from_val(val_logits, val_labels) -> dict:
     """Fit T on validation logits; report validation NLL before and after."""
     t = fit_temperature(val_logits, val_labels)
-    before = calibration_report(val_logits, val_labels, 1.0)["nll"]
-    after = calibration_report(val_logits, val_labels, t)["nll"]
-    return {"temperature": t, "val_nll_t1": before, "val_nll_fitted_t": after,
+    return {"temperature": t, "val_nll_t1": nll(val_logits, val_labels, 1.0),
+            "val_nll_fitted_t": nll(val_logits, val_labels, t),
             "n_val": int(len(val_labels))}
 
 

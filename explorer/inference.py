@@ -9,6 +9,22 @@ from explorer.checkpoints import LoadedModel
 BATCH = 2048
 
 
+def module_of(model) -> torch.nn.Module:
+    """The nn.Module inside a LoadedModel, or the module itself."""
+    module = getattr(model, "model", model)
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"expected a torch model or a LoadedModel, got {type(model).__name__}")
+    return module
+
+
+def device_of(module: torch.nn.Module, device=None) -> torch.device:
+    """The explicit device, else the device of the model's first parameter."""
+    if device is not None:
+        return torch.device(device)
+    param = next(module.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
 def model_logits(model: torch.nn.Module, images, device: torch.device,
                  batch_size: int = BATCH) -> np.ndarray:
     """(N, 28, 28) float images in [0, 1] -> (N, 10) float32 outputs, batched, no grad."""

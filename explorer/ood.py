@@ -247,10 +247,12 @@ def verdict_thresholds(model_name: str, path: str | Path = THRESHOLDS_PATH) -> T
     return Thresholds(max_energy=float(entry["energy"])) if entry else Thresholds()
 
 
-def describe_verdict(thresholds: Thresholds) -> str:
-    """One line saying how the verdict is decided, for the page's help text."""
+def describe_verdict(model_name: str, path: str | Path = THRESHOLDS_PATH) -> str:
+    """One line saying how a model's verdict is decided, for the page's help text."""
+    entry, thresholds = load_thresholds(model_name, path), verdict_thresholds(model_name, path)
     rule = (f"energy −logsumexp(logits) above {thresholds.max_energy:.2f} (the cut that keeps "
-            f"99 % of MNIST test digits, picked by scripts/ood_threshold.py)"
-            if thresholds.max_energy is not None else f"top-1 < {thresholds.not_a_digit:g}")
+            f"{entry.get('target_tpr', 0.99):.0%} of MNIST test digits, picked by "
+            f"scripts/ood_threshold.py)"
+            if entry else f"top-1 < {thresholds.not_a_digit:g}")
     return (f"Read at T = 1. Probably not a digit: {rule}, or a filled blob. Otherwise "
             f"confident when top-1 ≥ {thresholds.confident:g}, else uncertain.")

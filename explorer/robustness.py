@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 from explorer.augment import affine, thicken
-from explorer.confidence import softmax
-from explorer.inference import model_logits
+from explorer.confidence import as_logits, softmax
+from explorer.inference import device_of, model_logits, module_of
 from explorer.preprocess import check_image28
 
 SWEEP_PARAMS = ("shift_x", "shift_y", "rotate", "scale", "thickness")
@@ -50,20 +50,12 @@ def _kwargs(param: str, value: float) -> dict:
     return {param: value}
 
 
-def _outputs_logits(loaded_or_model) -> bool:
-    """False for the double-softmax exhibit, whose outputs already are probabilities."""
-    meta = getattr(loaded_or_model, "meta", None)
-    if isinstance(meta, dict):
-        return bool(meta.get("outputs_logits", True))
-    net = getattr(loaded_or_model, "net", None)
-    return not (isinstance(net, torch.nn.Sequential) and isinstance(net[-1], torch.nn.Softmax))
-
-
 def sweep(loaded_or_model, image28, param: str, values) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities as one parameter sweeps: (values (V,), probs (V, 10)).
 
     All V distorted images go through the model in one forward pass.
-    NB: the exhibit's own probabilities pass through as-is (softmax of their log).
+    NB: the exhibit's own probabilities pass through as-is (softmax of their log); a bare
+    module is taken to output logits.
     """
     if param not in SWEEP_PARAMS:
         raise ValueError(f"param must be one of {', '.join(SWEEP_PARAMS)}; got {param!r}")
@@ -72,12 +64,7 @@ def sweep(loaded_or_model, image28, param: str, values) -> tuple[np.ndarray, np.
         raise ValueError("values must be a non-empty list of finite numbers")
     image = check_image28(image28)
     batch = np.stack([transform(image, **_kwargs(param, v)) for v in values])  # (V, 28, 28)
-    module = getattr(loaded_or_model, "model", loaded_or_model)
-    device = getattr(loaded_or_model, "device", None)
-    if device is None:
-        param0 = next(module.parameters(), None)
-        device = param0.device if param0 is not None else torch.device("cpu")
-    outputs = model_logits(module, batch, device).astype(np.float64)  # (V, 10)
-    if not _outputs_logits(loaded_or_model):
-        outputs = np.log(np.clip(outputs, 1e-12, 1.0))
-    return values, softmax(outputs)
+    module = module_of(loaded_or_model)
+    device = device_of(module, getattr(loaded_or_model, "device", None))
+    outputs = model_logits(module, batch, device)  # (V, 10)
+    return values, softmax(as_logits(outputs, getattr(loaded_or_model, "outputs_logits", True)))

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from explorer.inference import device_of, module_of
 from explorer.models import CNN, MLP, N_CLASSES
 from explorer.preprocess import check_image28
 
@@ -17,20 +18,6 @@ from explorer.preprocess import check_image28
 MAX_IG_STEPS = 512
 
 
-def _module(model) -> nn.Module:
-    """The nn.Module inside a LoadedModel, or the module itself."""
-    module = getattr(model, "model", model)
-    if not isinstance(module, nn.Module):
-        raise TypeError(f"expected a torch model or a LoadedModel, got {type(model).__name__}")
-    return module
-
-
-def _device(module: nn.Module, device=None) -> torch.device:
-    """The explicit device, else the device of the model's first parameter."""
-    if device is not None:
-        return torch.device(device)
-    param = next(module.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
 
 
 
@@ -64,7 +51,7 @@ def integrated_gradients(model, image28, target: int, steps: int = 32, baseline=
     straight path, so attributions sum to ≈ f(image) − f(baseline) (completeness).
     NB: for mlp_softmax the "output" is its softmax probability, not a logit.
     """
-    module = _module(model)
+    module = module_of(model)
     image = check_image28(image28)
     target = _check_target(target)
     if not 1 <= int(steps) <= MAX_IG_STEPS:
@@ -72,37 +59,37 @@ def integrated_gradients(model, image28, target: int, steps: int = 32, baseline=
     base = np.zeros_like(image) if baseline is None else check_image28(baseline)
     alphas = (np.arange(int(steps), dtype=np.float32) + 0.5) / int(steps)  # (S,)
     path = base + alphas[:, None, None] * (image - base)  # (S, 28, 28)
-    _, grads = _target_output_and_grad(module, path, target, _device(module, device))
+    _, grads = _target_output_and_grad(module, path, target, device_of(module, device))
     return ((image - base) * grads.mean(axis=0)).astype(np.float32)
 
 
 def grad_times_input(model, image28, target: int, device=None) -> np.ndarray:
     """Gradient of the target output times the input, (28, 28) float32."""
-    module = _module(model)
+    module = module_of(model)
     image = check_image28(image28)
     _, grads = _target_output_and_grad(module, image[None], _check_target(target),
-                                       _device(module, device))
+                                       device_of(module, device))
     return (image * grads[0]).astype(np.float32)
 
 
 def target_output(model, images, target: int, device=None) -> np.ndarray:
     """The model's target output for each image (N,) float64, no grad (for checks)."""
-    module = _module(model)
+    module = module_of(model)
     images = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
     with torch.inference_mode():
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(_device(module, device))
+        x = torch.from_numpy(np.ascontiguousarray(images)).to(device_of(module, device))
         return module(x[:, None])[:, _check_target(target)].double().cpu().numpy()
 
 
 def cnn_feature_maps(model, image28, device=None) -> np.ndarray:
     """The CNN's first-convolution ReLU maps for one image, (32, 26, 26) float32."""
-    module = _module(model)
+    module = module_of(model)
     if not isinstance(module, CNN):
         raise ValueError(f"feature maps exist only for the CNN; this model is a "
                          f"{type(module).__name__}. Pick the cnn checkpoint.")
     image = check_image28(image28)
     with torch.inference_mode():
-        x = torch.from_numpy(image).to(_device(module, device))[None, None]
+        x = torch.from_numpy(image).to(device_of(module, device))[None, None]
         return module.features(x)[0].float().cpu().numpy()
 
 
@@ -137,7 +124,7 @@ def mlp_top_units(model, image28, k: int = 12, layer: str | None = None,
     layers (see _hidden_layers), so saturated tanh units are still told apart.
     layer="hidden1" or "hidden2" keeps one layer (the tanh layer usually dominates).
     """
-    module = _module(model)
+    module = module_of(model)
     if not isinstance(module, MLP):
         raise ValueError(f"hidden units are shown only for the MLPs; this model is a "
                          f"{type(module).__name__}. Pick the mlp checkpoint.")
@@ -147,7 +134,7 @@ def mlp_top_units(model, image28, k: int = 12, layer: str | None = None,
         raise ValueError(f"layer must be None, 'hidden1' or 'hidden2', got {layer!r}")
     rows = []
     for name, drive, acts in _hidden_layers(module, check_image28(image28),
-                                            _device(module, device)):
+                                            device_of(module, device)):
         if layer is None or name.split(" ")[0] == layer:
             rows += [(drive[i], name, i, float(acts[i])) for i in range(len(acts))]
     rows.sort(key=lambda r: -r[0])  # stable: ties keep layer then unit order

@@ -14,7 +14,6 @@ from explorer.checkpoints import LoadedModel
 from explorer.confidence import softmax
 from explorer.summary import format_top1
 from ui import common, lab
-from ui.explorer_view import outputs_are_logits
 
 REFIT_BUTTON_KEY = "calibration_refit"
 APPLY_BUTTON_KEY = "calibration_apply_refit"
@@ -120,7 +119,7 @@ def refit_section(loaded: LoadedModel, logits, labels) -> None:
 
 def exhibit_note(loaded: LoadedModel) -> None:
     own = loaded.meta.get("metrics", {}).get("test_own_probs")
-    if outputs_are_logits(loaded):
+    if loaded.outputs_logits:
         return
     figures = "" if not own else (f" Its own probabilities score ECE {own['ece']:.4f}, "
                                   f"NLL {own['nll']:.4f}.")

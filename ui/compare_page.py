@@ -15,7 +15,7 @@ from explorer.ood import verdict_thresholds
 from explorer.preprocess import is_blob
 from explorer.summary import format_entropy_bits, format_top1
 from ui import common, lab
-from ui.explorer_view import outputs_are_logits, verdict_badge
+from ui.explorer_view import verdict_badge
 
 LOAD_KEY, COUNT_KEY = "compare_load_example", "compare_count"
 COUNTS = (16, 32, 48)
@@ -45,7 +45,7 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
     st.markdown(verdict_badge(summary.verdict))  # full column width: the badge never truncates
     st.plotly_chart(lab_charts.probs_figure(logits, temperature), key=f"compare_probs_{name}",
                     config={"displayModeBar": False})
-    if not outputs_are_logits(loaded):
+    if not loaded.outputs_logits:
         st.caption("Outputs already are probabilities; softmax again (as on the Explorer) "
                    "squashes them towards 1/10.")
 

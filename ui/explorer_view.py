@@ -39,10 +39,6 @@ def page_style() -> None:
     st.html(PAGE_CSS)
 
 
-def outputs_are_logits(loaded: LoadedModel) -> bool:
-    """False for the mlp_softmax exhibit, whose outputs are already probabilities."""
-    return bool(loaded.meta.get("outputs_logits", True))
-
 
 def model_card(loaded: LoadedModel) -> None:
     """Description, test accuracy, fitted T, parameters, device, exhibit note and layers."""
@@ -132,7 +128,7 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
             right.metric("True label", label, delta="✓ right" if correct else "✗ wrong",
                          delta_color="normal" if correct else "inverse", delta_arrow="off")
         st.markdown(f"Verdict: {verdict_badge(summary.verdict)}",
-                    help=describe_verdict(thresholds))
+                    help=describe_verdict(loaded.name))
     with st.container(key="prediction_numbers", gap="small"):
         st.metric("Top-1 probability", format_top1(logits, temperature),
                   help="Close to 1 it is written 1 − (the other classes' sum): never exactly 1")
@@ -146,7 +142,7 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
     if blob:
         st.caption("The ink is a filled blob, not strokes: whatever the model answers, "
                    "this is not a digit. Models still give every input some class.")
-    if not outputs_are_logits(loaded):
+    if not loaded.outputs_logits:
         own = np.asarray(logits, dtype=np.float64)
         st.warning(f"**mlp_softmax already outputs probabilities** (its own top-1 is "
                    f"{own.max():.4f}). Everything here treats them as logits and applies "

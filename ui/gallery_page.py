@@ -13,7 +13,6 @@ from explorer import lab_charts
 from explorer.evaluation import confusion_matrix
 from explorer.summary import format_top1
 from ui import common, lab
-from ui.explorer_view import outputs_are_logits
 
 VIEW_KEY, TRUE_KEY, PRED_KEY, COUNT_KEY = ("gallery_view", "gallery_true", "gallery_pred",
                                            "gallery_count")
@@ -64,7 +63,7 @@ def main() -> None:
         return
     labels = np.asarray(lab.testset_labels())  # (10000,)
     logits = lab.ranking_logits(loaded, lab.testset_logits(loaded))  # (10000, 10)
-    if not outputs_are_logits(loaded):
+    if not loaded.outputs_logits:
         st.caption("mlp_softmax outputs probabilities: confidences here are its own.")
     matrix_col, control_col = st.columns([1.1, 1], gap="large")
     with control_col:

@@ -14,10 +14,10 @@ from PIL import Image
 from explorer import gallery
 from explorer.calibration import calibration_report, fit_temperature
 from explorer.checkpoints import CheckpointError, LoadedModel
+from explorer.confidence import as_logits
 from explorer.data import load_test_float, load_test_split
 from explorer.inference import predict_logits
 from ui import common
-from ui.explorer_view import outputs_are_logits
 
 REFIT_KEY = "lab_refit"  # plain key: {checkpoint id: refit result dict}
 VIEWS = ("Most confident mistakes", "Most uncertain (highest entropy)",
@@ -60,9 +60,7 @@ def ranking_logits(loaded: LoadedModel, outputs: np.ndarray) -> np.ndarray:
 
     NB: mlp_softmax outputs probabilities; see explorer.gallery's docstring.
     """
-    if outputs_are_logits(loaded):
-        return outputs
-    return np.log(np.clip(np.asarray(outputs, dtype=np.float64), 1e-12, 1.0))
+    return as_logits(outputs, loaded.outputs_logits)
 
 
 def checkpoint_id(loaded: LoadedModel) -> str:

@@ -12,7 +12,7 @@ import streamlit as st
 from explorer import charts
 from explorer import insight_charts as ic
 from explorer.checkpoints import LoadedModel
-from explorer.confidence import softmax
+from explorer.confidence import as_logits, softmax
 from explorer.robustness import SWEEP_PARAMS, sweep, transform
 from explorer.summary import format_top1
 from ui import common
@@ -45,10 +45,7 @@ def _reset() -> None:
 
 def probs_of(loaded: LoadedModel, outputs: np.ndarray) -> np.ndarray:
     """Class probabilities from model outputs; the exhibit's are its own, as sweep() takes them."""
-    outputs = np.asarray(outputs, dtype=np.float64)
-    if not loaded.meta.get("outputs_logits", True):
-        outputs = np.log(np.clip(outputs, 1e-12, 1.0))
-    return softmax(outputs)
+    return softmax(as_logits(outputs, loaded.outputs_logits))
 
 
 def sliders() -> dict[str, float]:
