@@ -79,10 +79,6 @@ def temperature_grid(t_min: float = T_MIN, t_max: float = T_MAX,
     return grid
 
 
-def format_temperature(temperature: float) -> str:
-    """Three significant figures, e.g. '0.05', '1', '12.3'."""
-    return f"{temperature:.3g}"
-
 
 @dataclass(frozen=True)
 class Sweep:

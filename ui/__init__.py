@@ -16,6 +16,6 @@ How pages work (checked with streamlit 1.67 and AppTest):
   of another page: Streamlit deletes a widget's key on runs of pages that don't render it.
   To open an image in the explorer: `common.send_to_explorer(image28, label, source)` then
   `st.switch_page(common.EXPLORER_PAGE)`. To change T or the model from a page, call
-  `common.set_temperature(t)` / `common.set_model(name)` from a button's on_click callback
+  `common.set_temperature(t)` from a button's on_click callback
   (they set widget keys, which is only allowed before those widgets render).
 """

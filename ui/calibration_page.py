@@ -108,11 +108,12 @@ def refit_section(loaded: LoadedModel, logits, labels) -> None:
     left.metric("Refit T", f"{refit_t:.4f}", help=f"Fitted on {result['n_fit']:,} images")
     left.button(f"Use T = {refit_t:.3g} in the Explorer", key=APPLY_BUTTON_KEY,
                 on_click=common.set_temperature, args=(refit_t,))
-    right.dataframe(result["rows"], hide_index=True, width="stretch", column_config={
-        "T": st.column_config.NumberColumn(format="%.4f"),
-        "NLL (nats)": st.column_config.NumberColumn(format="%.5f"),
-        "ECE": st.column_config.NumberColumn(format="%.5f"),
-        "accuracy": st.column_config.NumberColumn(format="%.4f")})
+    number = st.column_config.NumberColumn
+    right.dataframe(result["rows"], hide_index=True, width="stretch", key="refit_table",
+                    column_config={"T": number(format="%.4f"),
+                                   "NLL (nats)": number(format="%.5f"),
+                                   "ECE": number(format="%.5f"),
+                                   "accuracy": number(format="%.4f")})
     right.caption(f"Before/after on the evaluation half ({result['n_eval']:,} odd-indexed test "
                   "images): NLL and ECE at each T. Accuracy is the same in every row.")
 

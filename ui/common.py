@@ -109,11 +109,6 @@ def model_picker() -> str:
              "mlp_softmax: the double-softmax exhibit")
 
 
-def set_model(name: str) -> None:
-    """Switch the shared model. NB: call it from an on_click callback (widget key)."""
-    st.session_state[MODEL_KEY] = name
-
-
 def logits_for(loaded: LoadedModel, image28: np.ndarray) -> np.ndarray:
     """(10,) model outputs for one image, memoised per session by model and image bytes.
 

@@ -21,13 +21,6 @@ LOAD_KEY, COUNT_KEY = "compare_load_example", "compare_count"
 COUNTS = (16, 32, 48)
 
 
-def _load_example() -> None:
-    """Callback: a random test digit becomes the current image here and in the explorer."""
-    image28, label, index = common.pick_example()
-    common.send_to_explorer(image28, label, f"MNIST test #{index}")
-    st.session_state[common.CURRENT_IMAGE_KEY] = image28
-
-
 def model_block(name: str, loaded: LoadedModel | None, error: str | None, image28,
                 temperature: float) -> None:
     """One model's answer for the current image: prediction, verdict, entropy, probabilities."""
@@ -52,12 +45,8 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
 
 def drawing_section(models: dict, errors: dict) -> None:
     st.subheader("Your drawing, through every model")
-    image28 = st.session_state.get(common.CURRENT_IMAGE_KEY)
+    image28 = common.current_image_or_invite(LOAD_KEY)
     if image28 is None:
-        st.info("Draw a digit on the **Explorer** page (sidebar) and come back, or load an "
-                "example here.")
-        st.button("Load an example", key=LOAD_KEY, on_click=_load_example,
-                  help="A random MNIST test digit; the Explorer shows it too")
         return
     temperature = float(st.session_state.get(common.TEMPERATURE_KEY, 1.0))
     image_col, *cols = st.columns([0.55] + [1] * len(common.MODEL_NAMES), gap="medium")

@@ -56,7 +56,7 @@ def model_card(loaded: LoadedModel) -> None:
         rows = common.layer_rows(meta["arch"], meta["config"])
         total = sum(row["params"] for row in rows)
         st.dataframe(rows + [{"layer": "total", "type": "", "output shape": "", "params": total}],
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", key="layer_table")
         st.caption("Activation functions called as torch functions (relu, max-pool) are not "
                    "modules, so they show only through the next layer's shape.")
 

@@ -68,9 +68,9 @@ def main() -> None:
     matrix_col, control_col = st.columns([1.1, 1], gap="large")
     with control_col:
         view, true_class, predicted, count = controls()
-        accuracy = float((logits.argmax(axis=1) == labels).mean())
-        st.markdown(f"**{loaded.name}**: {accuracy:.2%} right, "
-                    f"{int((logits.argmax(axis=1) != labels).sum()):,} mistakes on 10,000.")
+        wrong = logits.argmax(axis=1) != labels  # (10000,)
+        st.markdown(f"**{loaded.name}**: {1 - wrong.mean():.2%} right, "
+                    f"{int(wrong.sum()):,} mistakes on 10,000.")
     cell = None if true_class is None or predicted is None else (true_class, predicted)
     with matrix_col:
         st.plotly_chart(lab_charts.confusion_figure(confusion_matrix(logits, labels), cell),

@@ -107,11 +107,10 @@ def cnn_section(loaded: LoadedModel, image28: np.ndarray) -> None:
 
 def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     st.subheader("The MLP's hidden units")
-    units = saliency.mlp_top_units(loaded, image28, k=10_000)  # every unit, strongest first
-    tanh_units = [u for u in units if "(tanh" in u[0]]
-    sigmoid_units = [u for u in units if "(sigmoid" in u[0]]
+    tanh_units = saliency.mlp_top_units(loaded, image28, k=N_UNITS, layer="hidden1")
+    sigmoid_units = saliency.mlp_top_units(loaded, image28, k=N_UNITS, layer="hidden2")
     chart_col, weights_col = st.columns([1, 2.2], gap="medium")
-    strongest = tanh_units[:N_UNITS] + sigmoid_units[:N_UNITS]
+    strongest = tanh_units + sigmoid_units
     chart_col.plotly_chart(ic.units_figure(strongest), key="top_units",
                            config={"displayModeBar": False})
     chart_col.caption(f"The {N_UNITS} units of each layer furthest from their resting value "
