@@ -18,6 +18,12 @@ class Reliability:
     confidence: np.ndarray  # (B,) NaN where a bin is empty
 
 
+def bin_index(confidence, edges) -> np.ndarray:
+    """The bin (lo, hi] of each confidence; a confidence of 0 (impossible) goes in bin 0."""
+    edges = np.asarray(edges, dtype=np.float64)  # (B + 1,)
+    return np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, len(edges) - 2)
+
+
 def reliability(probs, labels, n_bins: int = N_BINS) -> Reliability:
     """Equal-width confidence bins over (0, 1] with per-bin accuracy and mean confidence."""
     probs = np.asarray(probs, dtype=np.float64)  # (N, C)
@@ -25,8 +31,7 @@ def reliability(probs, labels, n_bins: int = N_BINS) -> Reliability:
     conf = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    # Bins are (lo, hi]; a confidence of exactly 0 can't occur with C ≥ 1 classes.
-    idx = np.clip(np.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    idx = bin_index(conf, edges)
     counts = np.bincount(idx, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         acc = np.bincount(idx, weights=correct, minlength=n_bins) / counts

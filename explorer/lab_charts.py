@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.calibration import Reliability
+from explorer.calibration import Reliability, bin_index
 from explorer.charts import BAR, CLASSES, TOP
 from explorer.confidence import softmax
 
@@ -21,9 +21,7 @@ COUNT_TICKS = [0, 1, 10, 100, 1000, 10000]
 
 def bin_of(confidence: float, edges) -> int:
     """The bin (lo, hi] holding a confidence, by the rule of calibration.reliability."""
-    edges = np.asarray(edges, dtype=np.float64)  # (B + 1,)
-    n_bins = len(edges) - 1
-    return int(np.clip(np.searchsorted(edges, float(confidence), side="left") - 1, 0, n_bins - 1))
+    return int(bin_index(float(confidence), edges))
 
 
 def _bin_colours(n_bins: int, highlight: int | None) -> list[str]:

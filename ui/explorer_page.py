@@ -25,6 +25,7 @@ NAIVE_KEY = "show_naive"
 NAIVE_ON_KEY = "_show_naive_on"  # plain mirror: the toggle is not rendered on a blank canvas
 LOAD_KEY, CLEAR_KEY = "load_example", "clear_canvas"
 UPLOAD_KEY, UPLOAD_ERROR_KEY = "upload_image", "_upload_error"
+PREPROCESSED_KEY = "_preprocessed"  # (canvas digest, image28 or None) of the last canvas
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
 FITTED_T_KEY, RESET_T_KEY = "use_fitted_t", "reset_t"
 
@@ -107,9 +108,18 @@ def draw_column():
     return result.image_data  # (H, W, 4) uint8, or None before the first stroke
 
 
+def _preprocessed(canvas_rgba: np.ndarray) -> np.ndarray | None:
+    """canvas_to_mnist, kept for the last canvas: a slider move or toggle reuses it."""
+    digest = hashlib.sha1(np.ascontiguousarray(canvas_rgba).tobytes()).hexdigest()
+    memo = st.session_state.get(PREPROCESSED_KEY)
+    if memo is None or memo[0] != digest:
+        memo = st.session_state[PREPROCESSED_KEY] = (digest, canvas_to_mnist(canvas_rgba))
+    return memo[1]
+
+
 def current_input(canvas_rgba) -> tuple[np.ndarray | None, str]:
     """(image28, source): a drawing wins, then a loaded example, else (None, "blank")."""
-    drawn = None if canvas_rgba is None else canvas_to_mnist(canvas_rgba)  # (28, 28) | None
+    drawn = None if canvas_rgba is None else _preprocessed(canvas_rgba)  # (28, 28) | None
     if drawn is not None:
         if st.session_state.get(common.EXAMPLE_KEY) is not None:
             _forget_example()  # the user drew: the example gives way
