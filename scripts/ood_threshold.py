@@ -54,39 +54,33 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def evaluate(loaded, digits, non_digits, kinds, target_tpr: float, drawn) -> dict:
+def evaluate(loaded, sets: dict, kinds, target_tpr: float, blobs: dict) -> dict:
     """Per score: threshold, rates, AUROC, detection per non-digit kind, drawn false alarms.
 
-    The "verdict" row is the app's rule: the energy cut, or a filled blob (is_blob).
+    `sets` and `blobs` map "in", "out" and "drawn" to images and their is_blob flags. The
+    "verdict" row is the app's rule: the energy cut, or a filled blob.
     """
-    logits_in = predict_logits(loaded, digits)  # (N, 10)
-    logits_out = predict_logits(loaded, non_digits)  # (M, 10)
-    logits_drawn = predict_logits(loaded, drawn)  # (D, 10)
-    blob_in, blob_out, blob_drawn = ([is_blob(im) for im in images]
-                                     for images in (digits, non_digits, drawn))
-    result = {}
+    logits = {k: predict_logits(loaded, images) for k, images in sets.items()}  # (n, 10)
+    result, flags = {}, {}
     for name, (score_fn, higher_is_in) in SCORES.items():
-        s_in, s_out = score_fn(logits_in), score_fn(logits_out)
-        thr = pick_threshold(s_in, s_out, higher_is_in, target_tpr)
-        result[name] = _row(thr.value, ~thr.is_digit(s_in), ~thr.is_digit(s_out), kinds,
-                            ~thr.is_digit(score_fn(logits_drawn)))
-        result[name]["auroc"] = auroc(s_in, s_out, higher_is_in)
-        if name == "energy":
-            cut = thr
-    result["verdict"] = _row(
-        cut.value, ~cut.is_digit(energy_score(logits_in)) | blob_in,
-        ~cut.is_digit(energy_score(logits_out)) | blob_out, kinds,
-        ~cut.is_digit(energy_score(logits_drawn)) | blob_drawn)
-    result["verdict"]["auroc"] = float("nan")
+        scores = {k: score_fn(z) for k, z in logits.items()}
+        thr = pick_threshold(scores["in"], scores["out"], higher_is_in, target_tpr)
+        flags[name] = {k: ~thr.is_digit(v) for k, v in scores.items()}
+        result[name] = _row(thr.value, flags[name], kinds)
+        result[name]["auroc"] = auroc(scores["in"], scores["out"], higher_is_in)
+    verdict = {k: flags["energy"][k] | blobs[k] for k in sets}
+    result["verdict"] = {**_row(result["energy"]["threshold"], verdict, kinds),
+                         "auroc": float("nan")}
     return result
 
 
-def _row(threshold: float, flagged_in, flagged_out, kinds, flagged_drawn) -> dict:
+def _row(threshold: float, flagged: dict, kinds) -> dict:
     """Rates for one flagging rule: digits flagged (false alarms), non-digits flagged."""
-    return {"threshold": threshold, "detection": float(np.mean(flagged_out)),
-            "false_alarm": float(np.mean(flagged_in)),
-            "drawn_false_alarm": float(np.mean(flagged_drawn)),
-            "by_kind": {k: float(np.mean(flagged_out[kinds == k])) for k in NON_DIGIT_KINDS
+    out = flagged["out"]
+    return {"threshold": threshold, "detection": float(np.mean(out)),
+            "false_alarm": float(np.mean(flagged["in"])),
+            "drawn_false_alarm": float(np.mean(flagged["drawn"])),
+            "by_kind": {k: float(np.mean(out[kinds == k])) for k in NON_DIGIT_KINDS
                         if (kinds == k).any()}}
 
 
@@ -142,12 +136,13 @@ def main(argv=None) -> dict:
     print(f"{len(digits)} test digits, {len(non_digits)} non-digits "
           f"({', '.join(f'{k}: {(kinds == k).sum()}' for k in NON_DIGIT_KINDS)}); "
           f"thresholds keep {args.target_tpr:.0%} of digits")
+    sets = {"in": digits, "out": non_digits, "drawn": drawn}
+    blobs = {k: np.array([is_blob(im) for im in images]) for k, images in sets.items()}
     results, loaded_by_name = {}, {}
     for name in args.models:
         loaded = load_model(name, args.device)
         loaded_by_name[loaded.name] = loaded
-        results[loaded.name] = evaluate(loaded, digits, non_digits, kinds, args.target_tpr,
-                                        drawn)
+        results[loaded.name] = evaluate(loaded, sets, kinds, args.target_tpr, blobs)
         if not loaded.meta.get("outputs_logits", True):
             print(f"note: {loaded.name} outputs probabilities; scored as the app reads them "
                   f"(as logits), so its MSP is capped near 0.232")
