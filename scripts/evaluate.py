@@ -13,9 +13,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from explorer import load_model, predict_logits  # noqa: E402
 from explorer.data import load_test_float  # noqa: E402
-from explorer.drawn import drawn_test_set  # noqa: E402
+from explorer.drawn import drawn_canvases  # noqa: E402
 from explorer.evaluation import confusion_matrix, metrics_block  # noqa: E402
-from explorer.preprocess import naive_resize  # noqa: E402
+from explorer.preprocess import canvas_to_mnist, naive_resize  # noqa: E402
 
 COMPARED = ("accuracy", "nll", "ece", "nll_fitted_t", "ece_fitted_t")
 
@@ -43,20 +43,35 @@ def print_test_figures(name: str, measured: dict, temperature: float, cm: np.nda
         print(f"{c:>6}" + "".join(f"{v:>6}" for v in row))
 
 
-def drawn_figures(loaded, n_mnist: int, n_strokes: int, seed: int) -> dict:
+PREPROCESSING = {"MNIST-style preprocessing": canvas_to_mnist,
+                 "naive whole-canvas resize": naive_resize}
+
+
+def drawn_sets(n_mnist: int, n_strokes: int, seed: int) -> dict:
+    """The drawn test set rendered once, then preprocessed both ways: {label: (x, y, kinds)}."""
+    canvases = list(drawn_canvases(n_mnist, n_strokes, seed))
+    labels = np.array([label for _, label, _ in canvases])
+    kinds = np.array([kind for _, _, kind in canvases])
+    out = {}
+    for name, prep in PREPROCESSING.items():
+        images = [prep(canvas) for canvas, _, _ in canvases]
+        keep = np.array([im is not None for im in images])  # none drop at these sizes
+        out[name] = (np.stack([im for im in images if im is not None]).astype(np.float32),
+                     labels[keep], kinds[keep])
+    return out
+
+
+def drawn_figures(loaded, sets: dict) -> dict:
     """Accuracy on drawn digits with the app's preprocessing and with a naive resize."""
     out = {}
-    for label, prep in (("MNIST-style preprocessing", None), ("naive whole-canvas resize",
-                                                              naive_resize)):
-        kw = {"preprocess": prep} if prep else {}
-        images, labels, kinds = drawn_test_set(n_mnist, n_strokes, seed, **kw)
+    for label, (images, labels, kinds) in sets.items():
         correct = predict_logits(loaded, images).argmax(1) == labels
         out[label] = {k: float(correct[kinds == k].mean()) for k in ("mnist", "strokes")}
         out[label]["all"] = float(correct.mean())
     return out
 
 
-def evaluate(name: str, tolerance: float, drawn: tuple[int, int, int] | None) -> dict:
+def evaluate(name: str, tolerance: float, drawn: dict | None, drawn_what: str = "") -> dict:
     """Measure one checkpoint; print its figures and any drift from its metadata."""
     loaded = load_model(name)
     images, labels = load_test_float()
@@ -68,8 +83,8 @@ def evaluate(name: str, tolerance: float, drawn: tuple[int, int, int] | None) ->
         print(f"WARNING {name} differs from its metadata: {line}")
     result = {"test": measured}
     if drawn:
-        result["drawn"] = drawn_figures(loaded, *drawn)
-        print(f"drawn digits (seed {drawn[2]}; {drawn[0]} redrawn MNIST + {drawn[1]} strokes):")
+        result["drawn"] = drawn_figures(loaded, drawn)
+        print(f"drawn digits ({drawn_what}):")
         for label, acc in result["drawn"].items():
             print(f"  {label:28} all {acc['all']:.2%}   redrawn MNIST {acc['mnist']:.2%}"
                   f"   strokes {acc['strokes']:.2%}")
@@ -88,8 +103,10 @@ def main(argv=None) -> dict:
     p.add_argument("--seed", type=int, default=0, help="seed of the drawn test set")
     p.add_argument("--no-drawn", action="store_true", help="skip the drawn-digit test")
     args = p.parse_args(argv)
-    drawn = None if args.no_drawn else (args.drawn_mnist, args.drawn_strokes, args.seed)
-    return {name: evaluate(name, args.tolerance, drawn) for name in args.checkpoints}
+    drawn = None if args.no_drawn else drawn_sets(args.drawn_mnist, args.drawn_strokes,
+                                                  args.seed)
+    what = f"seed {args.seed}; {args.drawn_mnist} redrawn MNIST + {args.drawn_strokes} strokes"
+    return {name: evaluate(name, args.tolerance, drawn, what) for name in args.checkpoints}
 
 
 if __name__ == "__main__":
