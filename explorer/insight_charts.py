@@ -10,13 +10,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from explorer.charts import BAR, CLASSES, GHOST, HEIGHT, TOP
+from explorer.charts import BAR, CLASS_COLOURS, CLASSES, GHOST, HEIGHT, TOP
 
 BOUND_COLOUR = "#ff9f1c"
 DIVERGING = "RdBu_r"  # blue < 0 < red, white at 0 (with zmid=0)
-# Class curves: Tableau 10 without its red, which is reserved for the argmax (TOP).
-CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                 "#bcbd22", "#17becf", "#aec7e8")
 MODEL_COLOURS = {"mlp": "#1f77b4", "cnn": "#2ca02c", "mlp_softmax": "#d62728"}
 
 
@@ -205,8 +202,8 @@ def sweep_figure(values, probs, current: float, param_label: str) -> go.Figure:
     top = int(np.argmax(p[at]))
     fig = go.Figure([
         go.Scatter(x=x, y=p[:, k], mode="lines", name=str(k),
-                   line=dict(width=3.5 if k == top else 1.5,
-                             color=TOP if k == top else CLASS_COLOURS[k]),
+                   # As on the Explorer: each class keeps its colour, the top one is thick.
+                   line=dict(width=4.5 if k == top else 1.5, color=CLASS_COLOURS[k]),
                    hovertemplate=f"class {k}: p = %{{y:.4f}} at {param_label} = "
                                  f"%{{x:.3g}}<extra></extra>")
         for k in CLASSES])

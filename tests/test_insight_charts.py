@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from explorer import charts
 from explorer import insight_charts as ic
 from explorer.charts import BAR, TOP
 from explorer.confidence import softmax
@@ -206,10 +207,12 @@ def test_sweep_figure_has_ten_class_traces_and_marks_the_current_value():
     assert all(len(t.y) == 41 for t in fig.data)
     np.testing.assert_allclose(fig.data[9].y, probs[:, 9])
     assert vlines(fig) == [180.0]
-    assert fig.data[9].line.color == TOP  # the top class at 180° is drawn in the accent
-    assert TOP not in [t.line.color for t in fig.data[:9]]  # and no other class is
+    # Each class keeps the Explorer's colour; the top class at the current value is thickest.
+    assert [t.line.color for t in fig.data] == list(charts.CLASS_COLOURS)
+    widths = [t.line.width for t in fig.data]
+    assert widths[9] == max(widths) and widths.count(max(widths)) == 1
     upright = ic.sweep_figure(values, probs, current=0.0, param_label="rotate")
-    assert upright.data[0].line.color == TOP
+    assert [t.line.width for t in upright.data].index(max(widths)) == 0
 
 
 def test_sweep_figure_checks_shapes_and_cleans_non_finite_values():
