@@ -109,20 +109,28 @@ def model_picker() -> str:
              "mlp_softmax: the double-softmax exhibit")
 
 
-def logits_for(loaded: LoadedModel, image28: np.ndarray) -> np.ndarray:
-    """(10,) model outputs for one image, memoised per session by model and image bytes.
+def session_memo(store: str, loaded: LoadedModel, image28, extra: tuple, compute,
+                 max_entries: int = 64):
+    """compute() memoised in this session by checkpoint, image bytes and `extra`.
 
-    NB: moving the temperature slider reruns the page; this keeps it from rerunning the model.
+    NB: widget moves rerun the page; this keeps them from rerunning the model. Oldest first out.
     """
     image28 = np.ascontiguousarray(image28, dtype=np.float32)  # (28, 28)
-    key = (str(loaded.path), loaded.meta.get("weights_sha256"),
+    key = (str(loaded.path), loaded.meta.get("weights_sha256"), *extra,
            hashlib.sha1(image28.tobytes()).hexdigest())
-    cache: dict = st.session_state.setdefault(_LOGITS_CACHE_KEY, {})
-    if key not in cache:
-        if len(cache) >= 64:
-            cache.pop(next(iter(cache)))
-        cache[key] = predict_logits(loaded, image28[None])[0]  # (10,)
-    return cache[key]
+    memo: dict = st.session_state.setdefault(store, {})
+    if key not in memo:
+        if len(memo) >= max_entries:
+            memo.pop(next(iter(memo)))
+        memo[key] = compute()
+    return memo[key]
+
+
+def logits_for(loaded: LoadedModel, image28: np.ndarray) -> np.ndarray:
+    """(10,) model outputs for one image, memoised per session by model and image bytes."""
+    image28 = np.ascontiguousarray(image28, dtype=np.float32)  # (28, 28)
+    return session_memo(_LOGITS_CACHE_KEY, loaded, image28, (),
+                        lambda: predict_logits(loaded, image28[None])[0])  # (10,)
 
 
 # --- Temperature ------------------------------------------------------------------------

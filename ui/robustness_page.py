@@ -4,8 +4,6 @@ The distortions act on the preprocessed 28×28 image (explorer.robustness explai
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import streamlit as st
 
@@ -67,15 +65,10 @@ def distort(image28: np.ndarray, values: dict[str, float]) -> np.ndarray:
 
 def memo_sweep(loaded: LoadedModel, image28: np.ndarray, param: str):
     """sweep() over the parameter's whole range, memoised per session (sliders rerun the page)."""
-    key = (str(loaded.path), loaded.meta.get("weights_sha256"), param,
-           hashlib.sha1(image28.tobytes()).hexdigest())
-    memo: dict = st.session_state.setdefault(_MEMO_KEY, {})
-    if key not in memo:
-        if len(memo) >= 32:
-            memo.pop(next(iter(memo)))
-        _, lo, hi, _, _ = SLIDERS[param]
-        memo[key] = sweep(loaded, image28, param, np.linspace(lo, hi, N_SWEEP))
-    return memo[key]
+    _, lo, hi, _, _ = SLIDERS[param]
+    return common.session_memo(_MEMO_KEY, loaded, image28, (param,),
+                               lambda: sweep(loaded, image28, param, np.linspace(lo, hi, N_SWEEP)),
+                               max_entries=32)
 
 
 def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> None:

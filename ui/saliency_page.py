@@ -5,8 +5,6 @@ explorer.saliency leaves the shared cached model untouched; weights are only rea
 """
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 import streamlit as st
 from torch import nn
@@ -28,14 +26,8 @@ N_UNITS, N_WEIGHT_UNITS = 8, 6  # bars per layer, weight images
 
 def attribution(loaded: LoadedModel, image28: np.ndarray, method: str, target: int) -> np.ndarray:
     """(28, 28) attribution, memoised per session: a widget rerun does not recompute it."""
-    key = (str(loaded.path), loaded.meta.get("weights_sha256"), method, int(target),
-           hashlib.sha1(image28.tobytes()).hexdigest())
-    memo: dict = st.session_state.setdefault(_MEMO_KEY, {})
-    if key not in memo:
-        if len(memo) >= 64:
-            memo.pop(next(iter(memo)))
-        memo[key] = METHODS[method](loaded, image28, int(target))
-    return memo[key]
+    return common.session_memo(_MEMO_KEY, loaded, image28, (method, int(target)),
+                               lambda: METHODS[method](loaded, image28, int(target)))
 
 
 def first_layer_weights(loaded: LoadedModel) -> np.ndarray:
