@@ -53,12 +53,12 @@ def metric_row(report: dict, base: dict | None) -> None:
                    help=help_text)
 
 
-def drawing_line(rel, drawing_logits, temperature: float) -> None:
+def drawing_line(rel, drawing_logits, confidence: float | None, temperature: float) -> None:
     """Which bin the current drawing's top-1 probability falls in, and that bin's accuracy."""
-    if drawing_logits is None:
+    if drawing_logits is None or confidence is None:
         st.caption("Draw something on the Explorer page to see where it falls.")
         return
-    b = lab_charts.bin_of(float(softmax(drawing_logits, temperature).max()), rel.edges)
+    b = lab_charts.bin_of(confidence, rel.edges)
     lo, hi, n = rel.edges[b], rel.edges[b + 1], int(rel.counts[b])
     where = (f"test accuracy there is **{rel.accuracy[b]:.1%}** over {n:,} images" if n
              else "no test image falls there")
@@ -73,7 +73,9 @@ def setting_column(i: int, setting: tuple[str, float, str], logits, labels, base
     heading, temperature, origin = setting
     st.subheader(heading)
     st.caption(origin)
-    report = calibration_report(logits, labels, temperature, N_BINS)
+    # The T = 1 report is `base`, already computed for the page's header line.
+    report = base if temperature == 1.0 else calibration_report(logits, labels, temperature,
+                                                                 N_BINS)
     metric_row(report, None if temperature == 1.0 else base)
     rel = reliability(softmax(logits, temperature), labels, N_BINS)
     confidence = None if drawing_logits is None \
@@ -83,7 +85,7 @@ def setting_column(i: int, setting: tuple[str, float, str], logits, labels, base
     st.caption(f"Top: accuracy per confidence bin at T = {temperature:.3g}, orange: the gap "
                "to the diagonal, red ★: your drawing's bin. Bottom: confidence histogram, "
                "images per bin (log scale).")
-    drawing_line(rel, drawing_logits, temperature)
+    drawing_line(rel, drawing_logits, confidence, temperature)
 
 
 def refit_section(loaded: LoadedModel, logits, labels) -> None:
