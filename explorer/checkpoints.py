@@ -8,14 +8,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from explorer.models import ARCHS, build_model, count_params, get_arch
+from explorer.confidence import as_logits, softmax
+from explorer.registry import ARCHS, Arch, build_model, count_params, get_arch
 
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+CHECKPOINT_DIR_ENV = "EXPLORER_CHECKPOINT_DIR"  # another folder of checkpoints (tests, latency)
 WEIGHTS, META = "model.safetensors", "meta.json"
 REQUIRED_KEYS = ("arch", "config", "params", "temperature", "metrics", "weights_sha256")
 
@@ -28,14 +31,31 @@ class CheckpointError(RuntimeError):
 class LoadedModel:
     name: str
     path: Path
-    model: nn.Module  # eval mode, returns logits (the exhibit returns probabilities)
+    model: nn.Module  # eval mode; its raw outputs are what its registry entry says
     meta: dict
     device: torch.device
 
     @property
+    def arch(self) -> Arch:
+        """The registry entry of this checkpoint's architecture."""
+        return get_arch(self.meta["arch"])
+
+    @property
     def outputs_logits(self) -> bool:
         """False for the mlp_softmax exhibit, whose outputs already are probabilities."""
-        return get_arch(self.meta["arch"]).outputs_logits
+        return self.arch.outputs_logits
+
+    def ranking_logits(self, outputs) -> np.ndarray:
+        """Raw outputs (..., 10) as logits fit for ranking: the exhibit's become log p.
+
+        NB: the one place that decides what a model's outputs are; softmax of these is the
+        model's own class probabilities.
+        """
+        return as_logits(outputs, self.outputs_logits)
+
+    def class_probs(self, outputs, temperature: float = 1.0) -> np.ndarray:
+        """The model's own class probabilities (..., 10) from its raw outputs, at T."""
+        return softmax(self.ranking_logits(outputs), temperature)
 
 
 def choose_device(device: str | torch.device | None = None) -> torch.device:
@@ -50,13 +70,18 @@ def choose_device(device: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
+def checkpoint_root() -> Path:
+    """Where bare model names live: $EXPLORER_CHECKPOINT_DIR, else the project's checkpoints/."""
+    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or CHECKPOINT_DIR)
+
+
 def resolve_dir(name_or_path: str | os.PathLike) -> Path:
     """A shipped name ("cnn"), a checkpoint folder, or a file inside one -> the folder."""
     path = Path(name_or_path)
     if path.suffix in (".safetensors", ".json"):
         return path.parent
     if path.parent == Path(".") and not path.exists():
-        return CHECKPOINT_DIR / str(name_or_path)
+        return checkpoint_root() / str(name_or_path)
     return path
 
 

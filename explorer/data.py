@@ -27,25 +27,58 @@ def resolve_root(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(data_dir or os.environ.get("MNIST_ROOT") or DEFAULT_ROOT)
 
 
+TRAIN_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte")
+
+
 def _missing_message(root: Path, err: Exception) -> str:
+    """One line: what failed, where the four files go, and how to choose the root."""
+    reason = " ".join(str(err).split()) or type(err).__name__  # torchvision's are multi-line
     return (
-        f"MNIST could not be loaded from {root} ({err}). With no network, put the four "
+        f"MNIST could not be loaded from {root} ({reason}). With no network, put the four "
         f"MNIST files (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
         f"t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, optionally .gz) in "
-        f"{root / 'MNIST' / 'raw'}, or pass --data-dir / set MNIST_ROOT to a folder "
+        f"{root / 'MNIST' / 'raw'}{os.sep}, or pass --data-dir / set MNIST_ROOT to a folder "
         f"that has MNIST/raw/ inside."
     )
 
 
+def _missing_dirs(path: Path) -> list[Path]:
+    """`path` and those of its ancestors that do not exist yet, deepest first."""
+    missing = []
+    for folder in (path, *path.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """rmdir each folder (deepest first) that exists and is empty; leave anything else."""
+    for folder in folders:
+        try:
+            folder.rmdir()  # only ever removes an empty folder
+        except OSError:
+            pass
+
+
 def load_mnist(train: bool, data_dir: str | os.PathLike | None = None):
-    """(images uint8 (N, 28, 28), labels int64 (N,)) via torchvision, downloading if needed."""
+    """(images uint8 (N, 28, 28), labels int64 (N,)) via torchvision, downloading if needed.
+
+    If that fails, the folders torchvision made on the way (`<root>/MNIST/raw` and any
+    missing parents) are removed again when empty: a failed load leaves no trace.
+    """
     from torchvision.datasets import MNIST
 
     root = resolve_root(data_dir)
+    created = _missing_dirs(root / "MNIST" / "raw")  # what torchvision's download would make
     try:
         ds = MNIST(str(root), train=train, download=True)
     except (RuntimeError, OSError, ValueError) as err:
+        _remove_empty(created)
         raise DataError(_missing_message(root, err)) from err
+    except BaseException:  # KeyboardInterrupt during a download, say
+        _remove_empty(created)
+        raise
     return ds.data.numpy(), ds.targets.numpy().astype(np.int64)
 
 

@@ -1,8 +1,10 @@
-"""Digit classifiers: (N, 1, 28, 28) images in [0, 1] in, raw logits (N, 10) out."""
+"""Digit classifiers: (N, 1, 28, 28) images in [0, 1] in, raw outputs (N, 10) out.
+
+What each one's outputs mean is said by its entry in explorer.registry.
+"""
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -78,54 +80,3 @@ class CNN(nn.Module):
         x = self.dropout1(torch.max_pool2d(x, 2))  # (N, 64, 12, 12)
         x = torch.relu(self.fc1(torch.flatten(x, 1)))  # (N, 128)
         return self.fc2(self.dropout2(x))  # (N, 10)
-
-
-@dataclass(frozen=True)
-class Arch:
-    config_cls: type
-    build: Callable[[object], nn.Module]
-    description: str
-    outputs_logits: bool = True
-
-
-ARCHS: dict[str, Arch] = {
-    "mlp": Arch(MLPConfig, MLP, "784 → 96 tanh → 256 sigmoid → 10 (tutorial MLP)"),
-    "cnn": Arch(CNNConfig, CNN, "conv32 → conv64 → max-pool → fc128 → 10 (pytorch/examples)"),
-    "mlp_softmax": Arch(
-        MLPConfig, lambda cfg: MLP(cfg, final_softmax=True),
-        "the mlp ending in nn.Softmax, trained with CrossEntropyLoss (double-softmax mistake)",
-        outputs_logits=False,
-    ),
-}
-
-
-def get_arch(name: str) -> Arch:
-    """Look an architecture up by name; KeyError lists the known ones."""
-    if name not in ARCHS:
-        raise KeyError(f"unknown arch {name!r}; known: {', '.join(sorted(ARCHS))}")
-    return ARCHS[name]
-
-
-def make_config(arch: str, config: dict | None = None):
-    """Frozen config for `arch` from a (possibly partial) dict; unknown keys raise."""
-    cls = get_arch(arch).config_cls
-    config = dict(config or {})
-    unknown = set(config) - {f.name for f in fields(cls)}
-    if unknown:
-        raise ValueError(f"unknown config keys for {arch!r}: {sorted(unknown)}")
-    return cls(**config)
-
-
-def build_model(arch: str, config: dict | None = None) -> nn.Module:
-    """Build an untrained model from its arch name and config dict."""
-    return get_arch(arch).build(make_config(arch, config))
-
-
-def config_dict(arch: str, config: dict | None = None) -> dict:
-    """The full config (defaults filled in) as a JSON-ready dict."""
-    return asdict(make_config(arch, config))
-
-
-def count_params(model: nn.Module) -> int:
-    """Trainable parameter count."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

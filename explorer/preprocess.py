@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 MNIST_SIDE = 28
+CANVAS_SIDE = 280  # the Explorer's drawing canvas, px: the size every drawn test set uses
 # MNIST fitted each digit's bounding box into 20x20 before centring it in 28x28.
 DIGIT_BOX = 20
 # (row, col) in pixel-index coords where the ink's centre of mass lands.

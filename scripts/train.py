@@ -1,11 +1,15 @@
 """Train a digit classifier, fit its temperature, evaluate it and write a checkpoint.
 
-    python scripts/train.py --arch cnn
+    python scripts/train.py --arch cnn            # refuses to replace checkpoints/cnn
+    python scripts/train.py --arch cnn --force    # ... unless told to
+    python scripts/train.py --arch mlp --dry-run  # smoke test into a temporary folder
 """
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -15,20 +19,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer.augment import AugmentConfig, random_augment  # noqa: E402
-from explorer.checkpoints import CHECKPOINT_DIR, choose_device, save_checkpoint  # noqa: E402
-from explorer.data import load_mnist, load_test_split, split_train_val  # noqa: E402
-from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val  # noqa: E402
-from explorer.inference import model_logits  # noqa: E402
-from explorer.models import ARCHS, build_model, config_dict  # noqa: E402
-
-# arch: (epochs, peak lr, augmentation strength). The MLP gets milder distortions: with no
-# translation invariance and 100k weights, full strength costs it test accuracy.
-ARCH_DEFAULTS = {"mlp": (40, 2e-3, 0.5), "cnn": (20, 2e-3, 1.0), "mlp_softmax": (40, 2e-3, 0.5)}
-EXHIBIT_NOTE = ("Teaching exhibit: this model ends in nn.Softmax and was trained with "
-                "CrossEntropyLoss, which applies log-softmax again (the double-softmax "
-                "mistake). Its outputs are probabilities, not logits.")
+from explorer import checkpoints
+from explorer.augment import AugmentConfig, random_augment
+from explorer.checkpoints import META, WEIGHTS, choose_device, save_checkpoint
+from explorer.data import DataError, load_mnist, load_test_split, split_train_val
+from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val
+from explorer.inference import model_logits
+from explorer.registry import build_model, config_dict, get_arch, names
 
 
 @dataclass(frozen=True)
@@ -116,15 +113,17 @@ def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> dict:
     test_logits = model_logits(model, test_x.astype(np.float32) / 255, device)
     metrics = {"test": metrics_block(test_logits, test_y, fit["temperature"]),
                "validation": fit}
+    arch = get_arch(cfg.arch)
     meta = {"arch": cfg.arch, "config": config_dict(cfg.arch), "description":
-            ARCHS[cfg.arch].description, "outputs_logits": ARCHS[cfg.arch].outputs_logits,
+            arch.description, "outputs_logits": arch.outputs_logits,
             "train": {**asdict(cfg), "seconds": round(seconds, 1), "device": str(device),
                       "augmentation": asdict(AugmentConfig().scaled(cfg.augment_strength))
                       if cfg.augment else None},
             "temperature": fit["temperature"], "metrics": metrics, "history": history}
-    if not ARCHS[cfg.arch].outputs_logits:
+    if not arch.outputs_logits:
         metrics["test_own_probs"] = own_probs_block(test_logits, test_y)
-        meta["note"] = EXHIBIT_NOTE
+    if arch.note:
+        meta["note"] = arch.note
     return meta
 
 
@@ -140,50 +139,132 @@ def print_summary(out: Path, meta: dict) -> None:
     print(f"{'test ECE':14}{t['ece']:>10.2%}{t['ece_fitted_t']:>10.2%}")
 
 
+def _per_arch(what) -> str:
+    """"mlp 40, cnn 20, ..." of one registry training default, for the help text."""
+    return ", ".join(f"{name} {what(get_arch(name).train)}" for name in names())
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--arch", choices=sorted(ARCHS), default="cnn", help="architecture")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="epochs; None means the arch's own: " + ", ".join(
-                       f"{a} {e}" for a, (e, _, _) in ARCH_DEFAULTS.items()))
+    p.add_argument("--arch", choices=names(), default="cnn",
+                   help="architecture; each one's own epochs/lr/augment strength: "
+                   + _per_arch(lambda t: f"{t.epochs}/{t.lr:g}/{t.augment_strength:g}"))
+    p.add_argument("--epochs", type=_positive_int, default=None,
+                   help="epochs; None means the arch's own: " + _per_arch(lambda t: t.epochs))
     p.add_argument("--batch-size", type=int, default=128, help="images per step")
     p.add_argument("--lr", type=float, default=None,
-                   help="peak one-cycle learning rate; None means 2e-3")
+                   help="peak one-cycle learning rate; None means the arch's own: "
+                   + _per_arch(lambda t: f"{t.lr:g}"))
     p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
     p.add_argument("--seed", type=int, default=1, help="seed for split, init and batches")
     p.add_argument("--val-size", type=int, default=5000,
                    help="images held out of the 60,000 for validation and fitting T")
     p.add_argument("--augment-strength", type=float, default=None,
                    help="scale of the canvas-like distortions; None means the arch's own: "
-                   + ", ".join(f"{a} {s}" for a, (_, _, s) in ARCH_DEFAULTS.items()))
+                   + _per_arch(lambda t: f"{t.augment_strength:g}"))
     p.add_argument("--no-augment", action="store_true", help="train on plain MNIST")
     p.add_argument("--data-dir", default=None,
-                   help="MNIST root; None means $MNIST_ROOT, then data/")
-    p.add_argument("--out", default=None, help="checkpoint folder; None means checkpoints/ARCH")
+                   help="MNIST root (holding MNIST/raw/); None means $MNIST_ROOT, then data/")
+    p.add_argument("--out", default=None,
+                   help="checkpoint folder; None means checkpoints/ARCH "
+                   "($EXPLORER_CHECKPOINT_DIR/ARCH if set), or a fresh temporary folder "
+                   "for --dry-run")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite the checkpoint already in the output folder (never with "
+                   "--dry-run)")
     p.add_argument("--device", default=None,
                    help="None means $EXPLORER_DEVICE, then cuda, mps, cpu")
     p.add_argument("--dry-run", action="store_true",
-                   help="1 epoch of 3 batches end to end, evaluated on 1,000 test images")
+                   help="1 epoch of 3 batches end to end, evaluated on 1,000 test images; "
+                   "writes to a fresh temporary folder unless --out, never into checkpoints/")
     return p.parse_args(argv)
+
+
+def fail(message: str):
+    """Refuse in one line on stderr and exit with status 2 (argparse's), no traceback."""
+    print(f"train.py: error: {message}", file=sys.stderr, flush=True)
+    raise SystemExit(2)
+
+
+def holds_checkpoint(folder: Path) -> bool:
+    return (folder / WEIGHTS).exists() or (folder / META).exists()
+
+
+def describe_checkpoint(folder: Path) -> str:
+    """"a checkpoint (test accuracy 99.40%)" from its meta.json, as far as that reads."""
+    try:
+        meta = json.loads((folder / META).read_text())
+        accuracy = f"test accuracy {float(meta['metrics']['test']['accuracy']):.2%}"
+    except (OSError, ValueError, TypeError, KeyError):
+        accuracy = "unknown accuracy"
+    return f"a checkpoint ({accuracy})"
+
+
+def is_inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def check_out(out: Path | None, args: argparse.Namespace) -> None:
+    """Refuse before any work if writing `out` could lose a model; None is a fresh temp dir."""
+    if out is None:
+        return
+    if args.dry_run and is_inside(out, checkpoints.CHECKPOINT_DIR):
+        fail(f"--dry-run never writes into the shipped checkpoints folder "
+             f"{checkpoints.CHECKPOINT_DIR}, and --out {out} is inside it; drop --out (a "
+             f"fresh temporary folder is used) or pass --out NEW_FOLDER outside it.")
+    if not holds_checkpoint(out):
+        return
+    what = describe_checkpoint(out)
+    if args.dry_run:
+        fail(f"{out} already holds {what}; --dry-run never overwrites a checkpoint: drop "
+             f"--out (a fresh temporary folder is used) or pass --out NEW_FOLDER.")
+    if not args.force:
+        fail(f"{out} already holds {what}; not overwriting it. Pass --force to replace it, "
+             f"or --out NEW_FOLDER to keep it.")
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    epochs, lr, strength = ARCH_DEFAULTS[args.arch]
+    arch = get_arch(args.arch)
+    if args.out:
+        out = Path(args.out)
+    elif args.dry_run:
+        out = None  # a fresh temporary folder, made once training has succeeded
+    else:
+        out = checkpoints.checkpoint_root() / args.arch
+    check_out(out, args)  # fail fast: before MNIST is loaded or anything is trained
+
     strength = 0.0 if args.no_augment else (
-        strength if args.augment_strength is None else args.augment_strength)
+        arch.train.augment_strength if args.augment_strength is None else args.augment_strength)
     device = choose_device(args.device)
-    x, y = load_mnist(train=True, data_dir=args.data_dir)
+    try:
+        x, y = load_mnist(train=True, data_dir=args.data_dir)
+    except DataError as err:
+        fail(str(err))
     n_val = min(args.val_size, len(x) // 5) if args.dry_run else args.val_size
-    cfg = TrainConfig(args.arch, 1 if args.dry_run else (args.epochs or epochs), args.batch_size,
-                      args.lr or lr, args.weight_decay, args.seed, strength > 0, strength,
+    cfg = TrainConfig(args.arch, 1 if args.dry_run else (args.epochs or arch.train.epochs),
+                      args.batch_size, arch.train.lr if args.lr is None else args.lr,
+                      args.weight_decay, args.seed, strength > 0, strength,
                       len(x) - n_val, n_val, args.dry_run)
     model, history, seconds = train(cfg, x, y, device)
     meta = finish(model, cfg, x, y, device, history, seconds)
-    out = Path(args.out) if args.out else CHECKPOINT_DIR / args.arch
-    meta = save_checkpoint(out, model, meta)
+    if out is None:
+        out = Path(tempfile.mkdtemp(prefix=f"dry-run-{args.arch}-"))
+    else:
+        check_out(out, args)  # again: another run may have written there meanwhile
+    meta = save_checkpoint(out, model, meta)  # the only place the output folder is made
     print_summary(out, meta)
+    if args.dry_run:
+        print(f"dry run: checkpoint written to {out} (a throwaway folder; "
+              f"{checkpoints.CHECKPOINT_DIR} is untouched)")
     return meta
 
 

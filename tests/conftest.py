@@ -1,15 +1,12 @@
 """Shared fixtures: the shipped test split and small fake MNIST roots."""
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from explorer.data import load_test_split
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from explorer.data import TRAIN_FILES, load_test_split, resolve_root
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -34,8 +31,11 @@ def fake_mnist_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def train_root() -> Path:
-    """The real MNIST root, or skip: tests marked train_set need the 60,000 images."""
-    root = Path(os.environ.get("MNIST_ROOT") or SHARED_DATA)
-    if not (root / "MNIST" / "raw" / "train-images-idx3-ubyte").exists():
-        pytest.skip(f"MNIST training split not found under {root} (set MNIST_ROOT)")
+    """The real MNIST root, found as scripts/train.py finds it ($MNIST_ROOT, then data/),
+    or skip: tests marked train_set need the 60,000 images."""
+    root = resolve_root()
+    raw = root / "MNIST" / "raw"
+    if not all((raw / name).exists() or (raw / f"{name}.gz").exists() for name in TRAIN_FILES):
+        pytest.skip(f"MNIST training split not found under {root}: set MNIST_ROOT to the "
+                    f"folder that holds MNIST/raw/ (CI: ../shared/data)")
     return root

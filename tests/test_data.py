@@ -57,6 +57,24 @@ def test_missing_training_files_without_network_say_where_they_go(monkeypatch, t
     assert "--data-dir" in str(err.value) and "MNIST_ROOT" in str(err.value)
 
 
+def test_failed_load_removes_only_the_empty_folders_it_made(monkeypatch, tmp_path):
+    from torchvision.datasets import MNIST
+
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])  # refused at once
+    with pytest.raises(D.DataError) as err:
+        D.load_mnist(train=True, data_dir=tmp_path / "new" / "root")
+    assert "\n" not in str(err.value)  # torchvision's multi-line reason, on one line
+    assert list(tmp_path.iterdir()) == []  # root, its parent, MNIST and raw all gone
+
+    kept = tmp_path / "kept" / "MNIST"  # existed before: stays, though empty
+    kept.mkdir(parents=True)
+    (tmp_path / "kept" / "notes.txt").write_text("mine")
+    with pytest.raises(D.DataError):
+        D.load_mnist(train=True, data_dir=tmp_path / "kept")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "kept", "kept/MNIST", "kept/notes.txt"]
+
+
 def test_fake_root_loads_through_torchvision(fake_mnist_root):
     images, labels = D.load_mnist(train=True, data_dir=fake_mnist_root)
     assert images.shape == (1200, 28, 28) and labels.dtype == np.int64

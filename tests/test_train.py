@@ -1,13 +1,68 @@
+import hashlib
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
+from torchvision.datasets import MNIST
 
-from explorer import load_model, predict_logits
+from explorer import checkpoints, load_model, predict_logits
 from explorer.calibration import nll
 from explorer.confidence import softmax
 from explorer.data import load_mnist, split_train_val
+from explorer.registry import get_arch, names
 from scripts import train
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED = checkpoints.CHECKPOINT_DIR  # the real one, whatever a test monkeypatches
+# A real (not dry) run small enough for a test: 1 epoch over 960 fake-MNIST images.
+TINY = ["--arch", "mlp", "--epochs", "1", "--val-size", "240", "--device", "cpu"]
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """{relative path: sha256} of every file under folder."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def refusal(capsys, argv) -> str:
+    """Run train.main(argv), expect exit status 2, and return its one stderr line."""
+    with pytest.raises(SystemExit) as exit_:
+        train.main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return err.strip()
+
+
+@pytest.fixture
+def shipped_copy(tmp_path, monkeypatch) -> Path:
+    """A copy of checkpoints/ standing in for the shipped folder (and the default root)."""
+    copy = tmp_path / "shipped"
+    shutil.copytree(SHIPPED, copy)
+    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", copy)
+    monkeypatch.delenv(checkpoints.CHECKPOINT_DIR_ENV, raising=False)
+    return copy
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """torchvision's MNIST download fails at once (connection refused), network or not."""
+    monkeypatch.setattr(MNIST, "mirrors", ["http://127.0.0.1:9/"])
+
+
+@pytest.fixture
+def dry_checkpoint(fake_mnist_root, tmp_path) -> Path:
+    """An existing (dry-run) mlp checkpoint outside checkpoints/."""
+    out = tmp_path / "existing"
+    train.main(["--arch", "mlp", "--dry-run", "--data-dir", str(fake_mnist_root),
+                "--out", str(out), "--device", "cpu"])
+    return out
 
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn", "mlp_softmax"])
@@ -38,6 +93,101 @@ def test_help_shows_defaults(capsys):
         train.main(["--help"])
     text = capsys.readouterr().out
     assert "--arch" in text and "(default: 128)" in text and "cnn 20" in text
+    flat = " ".join(text.split())
+    for name in names():  # every registered arch's own defaults, read from the registry
+        t = get_arch(name).train
+        assert f"{name} {t.epochs}/{t.lr:g}/{t.augment_strength:g}" in flat
+    assert "{" + ",".join(names()) + "}" in flat
+
+
+def test_dry_run_without_out_never_touches_checkpoints(shipped_copy, fake_mnist_root,
+                                                       tmp_path, monkeypatch, capsys):
+    real_before, copy_before = tree_digest(SHIPPED), tree_digest(shipped_copy)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    meta = train.main(["--arch", "mlp", "--dry-run", "--data-dir", str(fake_mnist_root),
+                       "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert tree_digest(shipped_copy) == copy_before and tree_digest(SHIPPED) == real_before
+    [made] = (tmp_path / "tmp").iterdir()
+    assert made.name.startswith("dry-run-mlp-") and f"written to {made}" in out
+    assert load_model(made, device="cpu").meta == meta
+
+
+def test_dry_run_refuses_the_shipped_folder_and_existing_checkpoints(
+        shipped_copy, dry_checkpoint, capsys):
+    before = tree_digest(shipped_copy)
+    for out in (shipped_copy / "mlp", shipped_copy / "new"):
+        line = refusal(capsys, ["--arch", "mlp", "--dry-run", "--out", str(out), "--force"])
+        assert "--dry-run never writes into the shipped checkpoints folder" in line
+    assert tree_digest(shipped_copy) == before and not (shipped_copy / "new").exists()
+    before = tree_digest(dry_checkpoint)
+    line = refusal(capsys, ["--arch", "mlp", "--dry-run", "--out", str(dry_checkpoint),
+                            "--force"])
+    assert "never overwrites a checkpoint" in line and tree_digest(dry_checkpoint) == before
+
+
+def test_real_run_refuses_the_shipped_checkpoint_before_loading_mnist(shipped_copy, tmp_path,
+                                                                       capsys):
+    before = tree_digest(shipped_copy)
+    accuracy = json.loads((shipped_copy / "mlp" / "meta.json").read_text())[
+        "metrics"]["test"]["accuracy"]
+    line = refusal(capsys, TINY + ["--data-dir", str(tmp_path / "no-mnist")])
+    assert str(shipped_copy / "mlp") in line and f"test accuracy {accuracy:.2%}" in line
+    assert "--force" in line and "--out NEW_FOLDER" in line
+    assert tree_digest(shipped_copy) == before
+    assert not (tmp_path / "no-mnist").exists()  # refused before MNIST was even looked for
+
+
+def test_real_run_overwrites_only_with_force_or_writes_a_new_out(dry_checkpoint,
+                                                                  fake_mnist_root, tmp_path,
+                                                                  capsys):
+    args = TINY + ["--data-dir", str(fake_mnist_root)]
+    before = tree_digest(dry_checkpoint)
+    accuracy = json.loads((dry_checkpoint / "meta.json").read_text())[
+        "metrics"]["test"]["accuracy"]
+    line = refusal(capsys, args + ["--out", str(dry_checkpoint)])
+    assert f"already holds a checkpoint (test accuracy {accuracy:.2%})" in line
+    assert tree_digest(dry_checkpoint) == before
+
+    meta = train.main(args + ["--out", str(dry_checkpoint), "--force"])
+    assert not meta["train"]["dry_run"] and tree_digest(dry_checkpoint) != before
+    assert load_model(dry_checkpoint, device="cpu").meta == meta
+
+    new = tmp_path / "new" / "mlp"
+    assert train.main(args + ["--out", str(new)]) == load_model(new, device="cpu").meta
+
+
+def test_refusal_says_unknown_accuracy_when_meta_is_unreadable(tmp_path, capsys):
+    (tmp_path / "model.safetensors").write_bytes(b"weights, but no meta.json")
+    line = refusal(capsys, TINY + ["--out", str(tmp_path)])
+    assert "(unknown accuracy)" in line and "--force" in line
+
+
+def test_missing_mnist_is_one_line_and_leaves_no_folders(offline, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for data_dir in (empty, tmp_path / "absent" / "root"):
+        line = refusal(capsys, TINY + ["--data-dir", str(data_dir),
+                                       "--out", str(tmp_path / "out")])
+        assert f"{data_dir / 'MNIST' / 'raw'}{os.sep}" in line
+        assert "train-images-idx3-ubyte" in line and "t10k-labels-idx1-ubyte" in line
+        assert "--data-dir" in line and "MNIST_ROOT" in line
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["empty"]  # no out/, no MNIST/
+
+
+def test_cli_refusal_is_one_line_with_exit_status_2(tmp_path):
+    """The real command line: no traceback, nothing trained, the checkpoint untouched."""
+    shutil.copytree(SHIPPED / "mlp", tmp_path / "mlp")
+    before = tree_digest(tmp_path)
+    env = {**os.environ, checkpoints.CHECKPOINT_DIR_ENV: str(tmp_path),
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get(
+               "PYTHONPATH")]))}
+    proc = subprocess.run([sys.executable, "scripts/train.py", "--arch", "mlp"], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "test accuracy" in proc.stderr, proc.stderr
+    assert tree_digest(tmp_path) == before
 
 
 @pytest.mark.train_set
