@@ -3,11 +3,9 @@ from dataclasses import FrozenInstanceError
 import pytest
 import torch
 
-from explorer.models import (
+from explorer.models import MNIST_MEAN, MNIST_STD, MLPConfig
+from explorer.registry import (
     ARCHS,
-    MNIST_MEAN,
-    MNIST_STD,
-    MLPConfig,
     build_model,
     config_dict,
     count_params,
