@@ -25,12 +25,29 @@ def device_of(module: torch.nn.Module, device=None) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+def check_images(images) -> np.ndarray:
+    """Images as float32 (N, 28, 28), or ValueError for a wrong shape or any NaN/inf.
+
+    NB: non-finite pixels would give NaN logits that argmax reads as class 0 with a made-up
+    confidence, so they are an error, not an output. Values beyond float32 count as inf.
+    """
+    with np.errstate(over="ignore"):  # overflow gives inf, reported below with the NaNs
+        images = np.asarray(images, dtype=np.float32)
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise ValueError(f"images must have shape (N, 28, 28), got {images.shape}")
+    finite = np.isfinite(images).all(axis=(1, 2))  # (N,)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        more = ", …" if bad.size > 5 else ""
+        raise ValueError(f"images contain NaN or inf: {bad.size} of {len(images)} images, "
+                         f"at index {', '.join(map(str, bad[:5]))}{more}")
+    return images
+
+
 def model_logits(model: torch.nn.Module, images, device: torch.device,
                  batch_size: int = BATCH) -> np.ndarray:
     """(N, 28, 28) float images in [0, 1] -> (N, 10) float32 outputs, batched, no grad."""
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"images must have shape (N, 28, 28), got {images.shape}")
+    images = check_images(images)
     out = np.empty((len(images), 10), dtype=np.float32)
     with torch.inference_mode():
         for i in range(0, len(images), batch_size):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import io
+import struct
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 MNIST_SIDE = 28
 CANVAS_SIDE = 280  # the Explorer's drawing canvas, px: the size every drawn test set uses
@@ -19,13 +22,29 @@ INK_THRESHOLD = 0.1
 SPECK_FRACTION = 0.03
 # Default pixel-count floor; the extent rule above does the real work.
 MIN_INK_PIXELS = 1
+# Largest canvas accepted, in pixels (4096 x 4096 = 16.8 Mpx). A thumbnailed upload is at most
+# 2000 x 2000 and the drawing canvas 280 x 280; the float64 copy of a 4096 x 4096 RGBA canvas
+# already takes 537 MB, so anything bigger is a forged canvas value, not a drawing.
+MAX_CANVAS_PIXELS = 4096 * 4096
+
+
+class CanvasTooLarge(ValueError):
+    """A canvas has more than MAX_CANVAS_PIXELS pixels; the message gives its size and the limit."""
+
+
+def check_canvas_size(height: int, width: int) -> None:
+    """Raise CanvasTooLarge when a height x width canvas exceeds MAX_CANVAS_PIXELS."""
+    if height * width > MAX_CANVAS_PIXELS:
+        raise CanvasTooLarge(f"canvas is {width}x{height} = {height * width:,} pixels; the "
+                             f"limit is {MAX_CANVAS_PIXELS:,} pixels (4096x4096)")
 
 
 def _as_float_channels(canvas) -> np.ndarray:
     """Return the canvas as float64 (H, W, C) in [0, 1] with C in 1..4, or raise ValueError.
 
     NB: integer inputs are read as 0..255; float inputs as 0..1 unless their max exceeds 1
-    (then 0..255). NaN/inf become 0 so they can never leak into the output.
+    (then 0..255). NaN/inf become 0 so they can never leak into the output. The size is
+    checked (CanvasTooLarge) before any conversion, so a huge array costs no memory here.
     """
     arr = np.asarray(canvas)
     if arr.ndim == 2:
@@ -34,6 +53,7 @@ def _as_float_channels(canvas) -> np.ndarray:
         raise ValueError(
             f"expected a (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA canvas, got shape {arr.shape}"
         )
+    check_canvas_size(arr.shape[0], arr.shape[1])
     if arr.dtype == bool:
         values = arr.astype(np.float64)
     elif np.issubdtype(arr.dtype, np.integer):
@@ -211,29 +231,112 @@ def check_image28(image28) -> np.ndarray:
     return image
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Signature (8) + IHDR length (4) + b"IHDR" (4) + width (4) + height (4) = 24 bytes: 32 chars.
+_IHDR_B64_CHARS = 44  # a multiple of 4, so the prefix decodes on its own
+_DATA_URL_HEADER_MAX = 100  # "data:image/png;base64," plus room for parameters
+
+
+def png_data_url_size(data_url: str) -> tuple[int, int] | None:
+    """(width, height) from a base64 PNG data URL's IHDR chunk, or None if it is not one.
+
+    NB: decodes only the first 44 base64 characters, never the pixels, so a forged canvas
+    value can be sized (then rejected with check_canvas_size) before anything decodes it.
+    """
+    if not isinstance(data_url, str):
+        return None
+    comma = data_url.find(",", 0, _DATA_URL_HEADER_MAX)
+    if comma < 0:
+        return None
+    header = data_url[:comma].lower()
+    if not header.startswith("data:image/png") or not header.endswith(";base64"):
+        return None
+    try:
+        head = base64.b64decode(data_url[comma + 1 : comma + 1 + _IHDR_B64_CHARS], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    if len(head) < 24 or head[:8] != PNG_SIGNATURE or head[8:16] != b"\0\0\0\x0dIHDR":
+        return None
+    width, height = struct.unpack(">II", head[16:24])
+    # The PNG spec allows 1 .. 2**31 - 1 for both.
+    if not (0 < width < 2**31 and 0 < height < 2**31):
+        return None
+    return width, height
+
+
 MAX_UPLOAD_BYTES = 20 * 2**20
 MAX_UPLOAD_SIDE = 2000  # bigger pictures are shrunk first: ink detection needs no more
+# Checked on the header's size before any decoding: a 25 Mpx photo decodes to 100 MB RGBA.
+MAX_UPLOAD_PIXELS = 25_000_000
+# What the upload widget offers; Pillow is never asked to guess among its other formats.
+UPLOAD_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF")
+UPLOAD_FORMATS_TEXT = "PNG, JPEG, GIF, BMP, WebP or TIFF"
+MAX_UPLOAD_FRAMES = 50  # frames of an animation searched for the first one with ink
 
 
 class UploadError(ValueError):
     """An uploaded file can't be used as a digit; the message says why, for the page."""
 
 
+def _check_upload_pixels(image: Image.Image) -> None:
+    """Raise UploadError when the (current frame of the) image has too many pixels."""
+    width, height = image.size
+    if width * height > MAX_UPLOAD_PIXELS:
+        raise UploadError(f"The picture is {width}x{height} = {width * height:,} pixels; the "
+                          f"limit is {MAX_UPLOAD_PIXELS:,} pixels. Upload a smaller picture.")
+
+
+def _frame_rgba(image: Image.Image, copy: bool) -> np.ndarray:
+    """The current frame, shrunk to MAX_UPLOAD_SIDE and turned upright, as (H, W, 4) uint8."""
+    _check_upload_pixels(image)  # a TIFF's later pages can be bigger than its first
+    frame = image.copy() if copy else image  # thumbnail() works in place and breaks seek()
+    frame.thumbnail((MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE))
+    # Phones store pictures sideways plus an EXIF Orientation tag that viewers obey.
+    frame = ImageOps.exif_transpose(frame)
+    return np.asarray(frame.convert("RGBA"))  # (H, W, 4)
+
+
+def _decode_upload(image: Image.Image) -> np.ndarray:
+    """The first frame with ink (of the first MAX_UPLOAD_FRAMES) as (H, W, 4) uint8."""
+    n_frames = getattr(image, "n_frames", 1)
+    if n_frames == 1:
+        image.draft("RGB", (MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE))  # JPEGs decode smaller
+        return _frame_rgba(image, copy=False)
+    for index in range(min(n_frames, MAX_UPLOAD_FRAMES)):
+        image.seek(index)
+        rgba = _frame_rgba(image, copy=True)
+        if has_ink(rgba):
+            return rgba
+    raise UploadError(f"There is no ink in any frame of this animation (checked the first "
+                      f"{min(n_frames, MAX_UPLOAD_FRAMES)}). Upload a picture of one digit.")
+
+
 def upload_to_rgba(data: bytes) -> np.ndarray:
-    """Decode an uploaded image file (PNG, JPEG, …) to (H, W, 4) uint8, or raise UploadError."""
+    """Decode an uploaded image file (PNG, JPEG, …) to (H, W, 4) uint8, or raise UploadError.
+
+    NB: the pixel count is checked on the header, before anything is decoded; animations
+    give their first frame with ink.
+    """
     if not data:
         raise UploadError("The file is empty.")
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(f"The file is {len(data) / 2**20:.0f} MB; the limit is "
                           f"{MAX_UPLOAD_BYTES // 2**20} MB.")
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE))  # JPEGs decode smaller
-            image.thumbnail((MAX_UPLOAD_SIDE, MAX_UPLOAD_SIDE))
-            return np.asarray(image.convert("RGBA"))  # (H, W, 4)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        with Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as image:
+            _check_upload_pixels(image)
+            return _decode_upload(image)
+    except UploadError:
+        raise
+    except Image.DecompressionBombError as err:  # Pillow's own, far higher, limit
+        raise UploadError(f"The picture has more pixels than Pillow allows ({err}); the "
+                          f"limit is {MAX_UPLOAD_PIXELS:,} pixels.") from err
+    except UnidentifiedImageError as err:
+        raise UploadError(f"This file is not an image the page can read: it is not a "
+                          f"{UPLOAD_FORMATS_TEXT} image.") from err
+    except Exception as err:  # Pillow's plugins raise struct.error, IndexError… on crafted files
         raise UploadError(f"This is not an image Pillow can read ({type(err).__name__}). "
-                          "Upload a PNG or JPEG of one digit.") from err
+                          f"Upload a {UPLOAD_FORMATS_TEXT} image of one digit.") from err
 
 
 def upload_to_mnist(data: bytes) -> np.ndarray:

@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import struct
+import subprocess
+import sys
+import tracemalloc
+import zlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image, ImageDraw
+from PIL import ExifTags, Image, ImageDraw
 
+from explorer import preprocess
+from explorer.checkpoints import load_model
+from explorer.data import load_test_split
+from explorer.inference import predict_logits
 from explorer.preprocess import (
+    MAX_CANVAS_PIXELS,
+    PNG_SIGNATURE,
+    CanvasTooLarge,
+    UploadError,
     canvas_to_mnist,
     center_of_mass,
+    check_canvas_size,
     has_ink,
     ink_mask,
     naive_resize,
+    png_data_url_size,
+    upload_to_mnist,
+    upload_to_rgba,
 )
+
+PREPROCESS_PY = preprocess.__file__
 
 BLACK = (0, 0, 0, 255)
 WHITE = (255, 255, 255, 255)
@@ -279,6 +301,7 @@ def test_center_of_mass_known_values():
 
 
 def check_output(image28) -> None:
+    """None or a valid image; test_any_canvas_with_a_digit_sized_stroke... rules out None."""
     if image28 is None:
         return
     assert image28.shape == (28, 28)
@@ -294,6 +317,37 @@ def test_any_rgba_canvas_gives_none_or_valid_image(canvas):
     check_output(naive_resize(canvas))
     ink = ink_mask(canvas)
     assert ink.shape == canvas.shape[:2] and np.isfinite(ink).all()
+
+
+@st.composite
+def canvases_with_a_stroke(draw):
+    """An (H, W, 4) uint8 canvas, plain background, one opaque bar along its longest side."""
+    height, width = draw(st.integers(28, 160)), draw(st.integers(28, 160))
+    opaque = draw(st.booleans())
+    colour = st.tuples(*[st.integers(0, 255)] * 3)
+    background = draw(colour) + ((255,) if opaque else (0,))
+    # Opaque: some channel must differ by >= 26 (0.1 contrast); transparent: alpha decides.
+    ink = draw(colour.filter(lambda c: not opaque or max(
+        abs(a - b) for a, b in zip(c, background[:3], strict=True)) >= 26)) + (255,)
+    long_side, short_side = max(height, width), min(height, width)
+    length = draw(st.integers(-(-long_side // 4), long_side - 2))  # >= 25%: never a speck
+    thickness = draw(st.integers(2, short_side // 4))
+    start = draw(st.integers(1, long_side - 1 - length))
+    offset = draw(st.integers(1, short_side - 1 - thickness))
+    along, across = slice(start, start + length), slice(offset, offset + thickness)
+    canvas = np.empty((height, width, 4), np.uint8)
+    canvas[...] = background
+    canvas[(along, across) if height >= width else (across, along)] = ink
+    return canvas
+
+
+@settings(max_examples=100, deadline=None)
+@given(canvases_with_a_stroke())
+def test_any_canvas_with_a_digit_sized_stroke_gives_an_image(canvas):
+    # The counterpart of the "None or valid" properties: None is not a safe answer here.
+    assert_valid_image28(canvas_to_mnist(canvas))
+    assert_valid_image28(naive_resize(canvas))
+    assert has_ink(canvas)
 
 
 @settings(max_examples=50, deadline=None)
@@ -382,3 +436,173 @@ def test_blank_or_huge_uploads():
     big = _png(_paper_digit((3000, 2400)))
     assert max(upload_to_rgba(big).shape[:2]) <= MAX_UPLOAD_SIDE
     assert upload_to_mnist(big).shape == (28, 28)
+
+
+# --- size limits: forged canvases and pixel bombs -------------------------------------------
+
+
+def bilevel_png(width: int, height: int) -> bytes:
+    """A valid all-black 1-bit PNG of any size in a few KB, written without a pixel buffer."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
+
+    row = bytes(1 + (width + 7) // 8)  # filter byte + 8 pixels per byte
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    return PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def data_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def test_forged_canvas_size_is_rejected():
+    forged = bilevel_png(9000, 9000)
+    assert len(forged) < 50_000 and Image.open(io.BytesIO(forged)).size == (9000, 9000)
+    assert png_data_url_size(data_url(forged)) == (9000, 9000)
+    with pytest.raises(CanvasTooLarge, match="9000x9000 = 81,000,000 pixels"):
+        check_canvas_size(9000, 9000)
+    # A read-only view of 400 MB that takes no memory; converting it would take 3.2 GB.
+    canvas = np.broadcast_to(np.zeros(4, np.uint8), (10_000, 10_000, 4))
+    tracemalloc.start()
+    try:
+        for convert in (canvas_to_mnist, naive_resize, ink_mask, has_ink):
+            with pytest.raises(CanvasTooLarge, match=r"10000x10000 = 100,000,000 pixels; "
+                                                     r"the limit is 16,777,216 pixels"):
+                convert(canvas)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20
+    assert issubclass(CanvasTooLarge, ValueError)  # callers that catch ValueError keep working
+
+
+def test_canvas_size_limit_is_inclusive():
+    check_canvas_size(4096, 4096)
+    check_canvas_size(MAX_CANVAS_PIXELS, 1)
+    with pytest.raises(CanvasTooLarge):
+        check_canvas_size(4096, 4097)
+
+
+def test_png_data_url_size_of_a_real_canvas_value():
+    png = _png(Image.new("RGBA", (280, 140), TRANSPARENT))
+    assert png_data_url_size(data_url(png)) == (280, 140)
+    assert png_data_url_size("DATA:image/png;charset=utf-8;base64," + data_url(png)[22:]) == (
+        280, 140)
+
+
+@pytest.mark.parametrize("value", [
+    None, 42, "", "junk", "x" * 100_000,
+    "data:image/png;base64,",
+    "data:image/png;base64,!!!!" + "A" * 60,
+    "data:image/png," + "A" * 60,  # not base64
+    "data:image/jpeg;base64," + base64.b64encode(bilevel_png(8, 8)).decode(),
+    data_url(bilevel_png(8, 8))[:40],  # cut inside the IHDR
+    data_url(b"GIF89a" + bytes(40)),
+    data_url(PNG_SIGNATURE + bytes(4) + b"IDAT" + bytes(20)),  # first chunk not IHDR
+    data_url(bilevel_png(8, 8)[:16] + bytes(8) + bilevel_png(8, 8)[24:]),  # 0x0
+])
+def test_png_data_url_size_of_junk_is_none(value):
+    assert png_data_url_size(value) is None
+
+
+def test_pixel_bomb_upload_is_rejected_before_decoding(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    bomb.write_bytes(bilevel_png(14_000, 12_700))  # 177.8 Mpx in ~25 KB
+    assert bomb.stat().st_size < 100_000
+    # NB: Pillow allocates pixels with C malloc, which tracemalloc does not see, so a child
+    # process measures its peak RSS around the call (preprocess imported alone: no torch).
+    script = f"""
+import importlib.util, resource, sys
+spec = importlib.util.spec_from_file_location("pp", {str(PREPROCESS_PY)!r})
+pp = importlib.util.module_from_spec(spec); spec.loader.exec_module(pp)
+data = open({str(bomb)!r}, "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    pp.upload_to_rgba(data)
+except pp.UploadError as err:
+    print(err)
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)  # KiB on Linux
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    *message, grown_kib = result.stdout.strip().splitlines()
+    assert message == ["The picture is 14000x12700 = 177,800,000 pixels; the limit is "
+                       "25,000,000 pixels. Upload a smaller picture."]
+    assert int(grown_kib) < 50 * 1024  # decoding would take >= 177 MB
+
+
+def test_upload_over_the_pixel_limit_names_the_limit():
+    with pytest.raises(UploadError, match=r"5001x5000 = 25,005,000 pixels; the limit is "
+                                          r"25,000,000 pixels"):
+        upload_to_rgba(bilevel_png(5001, 5000))
+    assert upload_to_rgba(bilevel_png(5000, 5000)).shape == (2000, 2000, 4)  # at the limit
+
+
+@pytest.mark.parametrize("fmt", ["PPM", "ICO", "PCX"])
+def test_upload_in_a_format_the_page_does_not_offer_is_rejected(fmt):
+    data = _png(_paper_digit((200, 160)), fmt)  # as if renamed to digit.png
+    assert Image.open(io.BytesIO(data)).format == fmt  # Pillow alone would decode it
+    with pytest.raises(UploadError, match="not a PNG, JPEG, GIF, BMP, WebP or TIFF image"):
+        upload_to_rgba(data)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "BMP", "WEBP", "TIFF"])
+def test_offered_formats_are_read(fmt):
+    expected = upload_to_mnist(_png(_paper_digit()))
+    got = upload_to_mnist(_png(_paper_digit(), fmt))
+    assert np.abs(got - expected).mean() < 0.02  # WebP is lossy
+
+
+# --- orientation and animations -------------------------------------------------------------
+
+
+def mnist_seven_on_paper() -> Image.Image:
+    """The first shipped test '7', dark on light, 280 x 280, like a scan."""
+    images, labels = load_test_split()
+    digit = images[int(np.flatnonzero(labels == 7)[0])]  # (28, 28), white on black
+    return Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR)
+
+
+def sideways_with_exif(upright: Image.Image, fmt: str, orientation: int | None) -> bytes:
+    """The picture as a phone stores it: pixels turned 90° left, EXIF says turn right."""
+    exif = Image.Exif()
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
+    buffer = io.BytesIO()
+    upright.transpose(Image.Transpose.ROTATE_90).save(buffer, fmt, exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_exif_orientation_6_shows_the_seven_upright(fmt):
+    upright = mnist_seven_on_paper()
+    expected = upload_to_mnist(_png(upright, fmt))
+    got = upload_to_mnist(sideways_with_exif(upright, fmt, 6))
+    sideways = upload_to_mnist(sideways_with_exif(upright, fmt, None))
+    assert np.abs(got - expected).mean() < 0.01  # exact for PNG; JPEG re-encodes
+    assert np.abs(sideways - expected).mean() > 0.05  # so the tag is what made the difference
+    loaded = load_model("cnn", device="cpu")
+    assert predict_logits(loaded, np.stack([expected, got])).argmax(1).tolist() == [7, 7]
+
+
+def animation(frames: list[Image.Image], fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "TIFF"])
+def test_animation_gives_its_first_frame_with_ink(fmt):
+    blank = Image.new("RGB", (640, 480), (235, 232, 220))
+    data = animation([blank, _paper_digit(), blank], fmt)
+    assert Image.open(io.BytesIO(data)).n_frames == 3
+    expected = upload_to_mnist(_png(_paper_digit()))
+    np.testing.assert_allclose(upload_to_mnist(data), expected, atol=1e-3)
+    # A shade apart (< INK_THRESHOLD), since GIF merges identical frames into one.
+    blanks = animation([blank, Image.new("RGB", (640, 480), (228, 226, 214))], fmt)
+    assert Image.open(io.BytesIO(blanks)).n_frames == 2
+    with pytest.raises(UploadError, match="no ink in any frame"):
+        upload_to_rgba(blanks)
