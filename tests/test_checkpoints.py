@@ -1,13 +1,26 @@
 import json
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
+from torch import nn
 
-from explorer import CheckpointError, load_model, predict_logits
-from explorer.checkpoints import choose_device, save_checkpoint, sha256_file
-from explorer.models import build_model
+from explorer import CheckpointError, load_model, predict_logits, registry
+from explorer.checkpoints import (
+    CHECKPOINT_DIR,
+    CHECKPOINT_DIR_ENV,
+    choose_device,
+    display_path,
+    resolve_dir,
+    save_checkpoint,
+    sha256_file,
+)
+from explorer.registry import build_model
 
 META = {"arch": "mlp", "config": {"hidden1": 96, "hidden2": 256, "dropout": 0.2},
         "temperature": 1.3, "metrics": {"test": {"accuracy": 0.5}}}
@@ -58,7 +71,8 @@ def test_missing_checkpoint_names_the_train_command(tmp_path):
     with pytest.raises(CheckpointError) as err:
         load_model(tmp_path / "cnn")
     msg = str(err.value)
-    assert "missing" in msg and str(tmp_path / "cnn") in msg
+    # Named by model and folder, never by the server's absolute path.
+    assert "missing" in msg and "Checkpoint 'cnn' (cnn)" in msg and str(tmp_path) not in msg
     assert "python scripts/train.py --arch cnn --out" in msg
 
 
@@ -154,3 +168,140 @@ def test_missing_checkpoint_given_by_full_path_names_its_own_arch(tmp_path):
         load_model(tmp_path / "mlp_softmax")
     with pytest.raises(CheckpointError, match="--arch mlp --out"):
         load_model(str(tmp_path / "mlp" / "model.safetensors"))
+
+
+# --- meta.json values are validated against the architecture's config -----------------------
+
+
+DELETE = object()
+
+
+def shipped_copy(tmp_path, name):
+    """A private copy of a shipped checkpoint folder, same folder name."""
+    return shutil.copytree(CHECKPOINT_DIR / name, tmp_path / name)
+
+
+def edit_meta(path, field, value):
+    """Set a dotted meta.json field ("config.hidden") to value; DELETE removes it."""
+    meta = json.loads((path / "meta.json").read_text())
+    *parents, last = field.split(".")
+    target = meta
+    for key in parents:
+        target = target[key]
+    if value is DELETE:
+        del target[last]
+    else:
+        target[last] = value
+    (path / "meta.json").write_text(json.dumps(meta))  # NaN is written as JSON's NaN
+
+
+@pytest.mark.parametrize(("name", "field", "value", "match"), [
+    ("cnn", "config.hidden", -5, r"'config\.hidden' = -5: must be a positive int"),
+    ("cnn", "config.hidden", 0, r"'config\.hidden' = 0: must be a positive int"),
+    ("cnn", "config.conv1", True, r"'config\.conv1' = True: must be a positive int"),
+    ("cnn", "config.conv2", 64.0, r"'config\.conv2' = 64\.0: must be a positive int"),
+    ("cnn", "config.hidden", DELETE, r"'config\.hidden' missing: bad config"),
+    ("cnn", "config.dropout1", 1.0, r"'config\.dropout1' = 1\.0: must be a dropout rate"),
+    ("mlp", "config.dropout", math.nan, r"'config\.dropout' = nan: must be a finite number"),
+    ("mlp", "config.dropout", "0.2", r"'config\.dropout' = '0\.2': must be a finite number"),
+    ("mlp", "config.layers", 3, r"'config\.layers' = 3: bad config for 'mlp'"),
+    ("mlp", "config", [96, 256], r"'config' = \[96, 256\]: must be a JSON object"),
+    ("cnn", "arch", ["cnn"], r"'arch' = \['cnn'\]: must be a string"),
+    ("mlp", "temperature", math.nan, r"'temperature' = nan: must be a finite number > 0"),
+    ("mlp", "temperature", math.inf, r"'temperature' = inf: must be a finite number > 0"),
+    ("mlp", "temperature", "abc", r"'temperature' = 'abc': must be a finite number > 0"),
+    ("mlp", "temperature", None, r"'temperature' = None: must be a finite number > 0"),
+    ("mlp", "temperature", 0, r"'temperature' = 0: must be a finite number > 0"),
+    ("mlp", "temperature", -1, r"'temperature' = -1: must be a finite number > 0"),
+    ("mlp", "params", "many", r"'params' = 'many': must be an int >= 0"),
+    ("mlp", "params", 5, r"'params' = 5: the config builds a model with 102,762 parameters"),
+    ("mlp", "metrics", [], r"'metrics' = \[\]: must be a JSON object"),
+    ("mlp", "weights_sha256", "abc", r"'weights_sha256' = 'abc': must be 64 hex digits"),
+])
+def test_bad_meta_value_names_the_field(tmp_path, name, field, value, match):
+    path = shipped_copy(tmp_path, name)
+    edit_meta(path, field, value)
+    with pytest.raises(CheckpointError, match=match) as err:
+        load_model(path, device="cpu")
+    assert f"Checkpoint {name!r} ({name}): meta.json field" in str(err.value)
+    assert str(tmp_path) not in str(err.value)
+
+
+def test_forged_huge_config_is_rejected_without_allocating(tmp_path):
+    path = shipped_copy(tmp_path, "mlp")
+    # A real build would need 784e12 floats; only the meta device can count them for free.
+    edit_meta(path, "config.hidden1", 10**12)
+    with pytest.raises(CheckpointError, match=r"'params' = 102762: the config builds"):
+        load_model(path, device="cpu")
+
+
+@dataclass(frozen=True)
+class ToyConfig:
+    n: int = 3
+
+
+class ToyThatWillNotLoad(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(cfg.n))
+
+    def load_state_dict(self, *args, **kwargs):
+        raise RuntimeError("boom while loading")
+
+
+def toy_build_that_fails(cfg):
+    raise RuntimeError("boom while building")
+
+
+@pytest.mark.parametrize("build", [toy_build_that_fails, ToyThatWillNotLoad])
+def test_any_exception_while_building_or_loading_is_a_checkpoint_error(
+        tmp_path, monkeypatch, build):
+    toy = registry.Arch("toy", ToyConfig, build, "toy", "toy", "#000000")
+    monkeypatch.setitem(registry.ARCHS, "toy", toy)
+    save_checkpoint(tmp_path / "toy", ToyThatWillNotLoad(ToyConfig()),
+                    {"arch": "toy", "config": {"n": 3}, "temperature": 1.0, "metrics": {}})
+    with pytest.raises(CheckpointError, match="boom") as err:
+        load_model(tmp_path / "toy", device="cpu")
+    assert isinstance(err.value.__cause__, RuntimeError)
+
+
+# --- bare names, folder names and displayed paths -------------------------------------------
+
+
+def test_bare_name_never_resolves_in_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "cnn")  # a stray ./cnn holding an mlp
+    loaded = load_model("cnn", device="cpu")
+    assert loaded.meta["arch"] == "cnn" and loaded.path == CHECKPOINT_DIR / "cnn"
+    for folder in (tmp_path / "cnn", "./cnn", str(tmp_path / "cnn")):
+        with pytest.raises(CheckpointError, match="folder cnn holds an arch 'mlp' checkpoint"):
+            load_model(folder, device="cpu")
+
+
+def test_resolve_dir_tells_names_from_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path / "root"))
+    assert resolve_dir("cnn") == tmp_path / "root" / "cnn"
+    assert resolve_dir("./cnn") == Path("cnn")  # a folder in the working directory
+    assert resolve_dir("some/dir") == Path("some/dir")
+    assert resolve_dir(tmp_path / "x") == tmp_path / "x"
+    assert resolve_dir("x/meta.json") == resolve_dir("x/model.safetensors") == Path("x")
+    assert resolve_dir("meta.json") == Path(".")
+
+
+def test_display_path_is_never_absolute(tmp_path, monkeypatch):
+    assert display_path(CHECKPOINT_DIR / "cnn") == "checkpoints/cnn"
+    assert display_path(tmp_path / "mine" / "cnn") == "cnn"
+    monkeypatch.chdir(CHECKPOINT_DIR)
+    assert display_path("mlp") == "checkpoints/mlp"  # relative paths count from the cwd
+
+
+def test_shipped_checkpoint_errors_show_a_project_relative_path(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    shutil.copytree(CHECKPOINT_DIR / "mlp", root / "mlp")
+    edit_meta(root / "mlp", "temperature", None)
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(root))
+    with pytest.raises(CheckpointError) as err:
+        load_model("mlp", device="cpu")
+    assert "Checkpoint 'mlp' (mlp)" in str(err.value) and str(root) not in str(err.value)
+    assert "--arch mlp --out mlp" in str(err.value)
