@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests import browser  # noqa: E402
+from explorer.tooling import browser
 
 ROOT = browser.ROOT
 SHAPE_ORDER = ("1", "7", "L", "0", "4", "2")

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from explorer.checkpoints import CHECKPOINT_DIR
-from tests import browser
+from explorer.tooling import browser
 
 pytestmark = pytest.mark.browser
 

@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]  # the repository root (explorer/tooling/..)
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER_ENV = "EXPLORER_REQUIRE_BROWSER"  # "1" (CI): a missing browser fails
 CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -84,7 +84,7 @@ def browser_problem() -> str | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "pip's playwright is missing: pip install -r requirements.txt"
+        return "pip's playwright is missing: pip install -r requirements-dev.txt"
     return None
 
 
