@@ -11,8 +11,6 @@ from ui import common
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
 st.set_page_config(page_title="Digit Confidence Explorer", page_icon="✏️", layout="wide")
-common.init_state()
-common.preload_default_model()  # so the first stroke does not wait for torch to load weights
 
 PAGES = [
     st.Page("ui/explorer_page.py", title="Explorer", icon=":material/draw:", default=True),
@@ -24,8 +22,19 @@ PAGES = [
     st.Page("ui/robustness_page.py", title="Robustness", icon=":material/open_with:"),
 ]
 
+
+
+@common.guarded
+def shell(url_path: str) -> None:
+    """Title, shared state and the sidebar picker; an error here leaves the pages usable."""
+    common.init_state()
+    common.note_page(url_path)
+    common.preload_default_model()  # so the first stroke does not wait for torch
+    st.title("Digit Confidence Explorer")
+    st.caption("Logits, softmax, per-class sigmoid and temperature for a digit you draw.")
+    common.model_picker()
+
+
 page = st.navigation(PAGES)
-st.title("Digit Confidence Explorer")
-st.caption("Logits, softmax, per-class sigmoid and temperature for a digit you draw.")
-common.model_picker()
+shell(page.url_path)
 page.run()

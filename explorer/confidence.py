@@ -10,7 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 
 LN2 = np.log(2.0)
-MIN_T, MAX_T = 1e-3, 1e3
+T_CLIP_MIN, T_CLIP_MAX = 1e-3, 1e3  # every T is clipped to this, so no value becomes inf
+T_SLIDER_MIN, T_SLIDER_MAX = 0.05, 20.0  # the temperature slider's range
+N_TEMPERATURES = 161  # odd, so T = 1 sits exactly in the middle of the log grid
 
 
 def _scaled(logits, temperature: float) -> np.ndarray:
@@ -18,7 +20,7 @@ def _scaled(logits, temperature: float) -> np.ndarray:
 
     NB: T is clipped to [1e-3, 1e3] so an extreme slider value can't make inf.
     """
-    t = float(np.clip(temperature, MIN_T, MAX_T))
+    t = float(np.clip(temperature, T_CLIP_MIN, T_CLIP_MAX))
     return np.asarray(logits, dtype=np.float64) / t
 
 
@@ -47,6 +49,14 @@ def log_softmax(logits, temperature: float = 1.0) -> np.ndarray:
 def softmax(logits, temperature: float = 1.0) -> np.ndarray:
     """softmax(z / T) via log-sum-exp, shape (..., 10); sums to 1."""
     return np.exp(log_softmax(logits, temperature))
+
+
+def temperature_grid(t_min: float = T_SLIDER_MIN, t_max: float = T_SLIDER_MAX,
+                     n: int = N_TEMPERATURES) -> np.ndarray:
+    """Geometrically spaced temperatures, shape (n,); holds exactly 1.0 when t_min·t_max = 1."""
+    grid = np.geomspace(t_min, t_max, n)
+    grid[np.isclose(grid, 1.0)] = 1.0  # geomspace lands at 0.9999999 otherwise
+    return grid
 
 
 def as_logits(outputs, outputs_logits: bool) -> np.ndarray:
@@ -80,7 +90,7 @@ def margin(logits, temperature: float = 1.0) -> np.ndarray:
 
 def energy(logits, temperature: float = 1.0) -> np.ndarray:
     """Energy score −T·logsumexp(z / T); higher means less digit-like."""
-    t = float(np.clip(temperature, MIN_T, MAX_T))
+    t = float(np.clip(temperature, T_CLIP_MIN, T_CLIP_MAX))
     return -t * logsumexp(logits, t)
 
 
@@ -91,6 +101,36 @@ def one_minus_top(logits, temperature: float = 1.0) -> np.ndarray:
     others = np.ones_like(p, dtype=bool)
     np.put_along_axis(others, top, False, axis=-1)
     return np.where(others, p, 0.0).sum(axis=-1)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Softmax outputs of one logit row at every temperature of a grid."""
+
+    temperatures: np.ndarray  # (K,)
+    probs: np.ndarray  # (K, 10)
+    entropy_bits: np.ndarray  # (K,)
+    margin: np.ndarray  # (K,)
+    argmax: np.ndarray  # (K,) int
+
+    @property
+    def argmax_constant(self) -> bool:
+        """True when the predicted class is the same at every temperature."""
+        return bool((self.argmax == self.argmax[0]).all())
+
+
+def temperature_sweep(logits, temperatures=None) -> Sweep:
+    """Probabilities, entropy, margin and argmax of softmax(z / T) for every T in a grid."""
+    z = np.asarray(logits, dtype=np.float64).reshape(-1)  # (10,)
+    temps = temperature_grid() if temperatures is None else np.asarray(temperatures, float)
+    # One (K, 10) array, scaled here with the clip _scaled applies to a scalar T;
+    # the functions then run at T = 1, so every row matches softmax(z, t) exactly.
+    scaled = z[None, :] / np.clip(temps, T_CLIP_MIN, T_CLIP_MAX)[:, None]  # (K, 10)
+    log_probs = log_softmax(scaled)  # (K, 10)
+    # argmax on log-probabilities: exp() can round near-equal probabilities into a tie.
+    return Sweep(temperatures=temps, probs=np.exp(log_probs),
+                 entropy_bits=entropy_bits(scaled), margin=margin(scaled),
+                 argmax=np.argmax(log_probs, axis=-1))
 
 
 @dataclass(frozen=True)

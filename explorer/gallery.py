@@ -112,3 +112,36 @@ def agreement_matrix(logits_by_model: dict) -> tuple[list[str], np.ndarray]:
         return names, np.full((len(names), len(names)), np.nan)
     same = preds[:, None, :] == preds[None, :, :]  # (M, M, N)
     return names, same.mean(axis=2)
+
+
+# The gallery page's views, in its selectbox order.
+VIEWS = ("Most confident mistakes", "Most uncertain (highest entropy)",
+         "Most uncertain (smallest margin)", "All, in test-set order")
+
+
+def select_examples(logits, labels, view: str, true_class: int | None,
+                    predicted_class: int | None, k: int) -> tuple[np.ndarray, int]:
+    """Up to k indices for a gallery view within a true/predicted filter, and how many match.
+
+    NB: "match" counts mistakes for the mistakes view, images for the others.
+    """
+    candidates = filter_indices(logits, labels, true_class, predicted_class)
+    sub_logits, sub_labels = np.asarray(logits)[candidates], np.asarray(labels)[candidates]
+    if view == VIEWS[0]:
+        wrong = int((sub_logits.argmax(axis=1) != sub_labels).sum())
+        return candidates[most_confident_mistakes(sub_logits, sub_labels, k)], wrong
+    if view == VIEWS[1]:
+        return candidates[most_uncertain(sub_logits, k, by="entropy")], len(candidates)
+    if view == VIEWS[2]:
+        return candidates[most_uncertain(sub_logits, k, by="margin")], len(candidates)
+    if view == VIEWS[3]:
+        return candidates[:_k(k)], len(candidates)
+    raise ValueError(f"unknown gallery view {view!r}; choose one of {VIEWS}")
+
+
+def random_example(labels, rng: np.random.Generator, digit: int | None = None) -> int:
+    """A random index into `labels` (of class `digit` if given)."""
+    labels = np.asarray(labels)
+    digit = _class(digit, "digit")
+    candidates = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
+    return int(rng.choice(candidates))

@@ -12,12 +12,12 @@ import numpy as np
 import torch
 
 from explorer.augment import affine, thicken
-from explorer.confidence import as_logits, softmax
+from explorer.checkpoints import LoadedModel
+from explorer.confidence import softmax
 from explorer.inference import device_of, model_logits, module_of
 from explorer.preprocess import check_image28
 
 SWEEP_PARAMS = ("shift_x", "shift_y", "rotate", "scale", "thickness")
-
 
 
 def transform(image28, shift=(0.0, 0.0), rotate: float = 0.0, scale: float = 1.0,
@@ -54,8 +54,8 @@ def sweep(loaded_or_model, image28, param: str, values) -> tuple[np.ndarray, np.
     """Class probabilities as one parameter sweeps: (values (V,), probs (V, 10)).
 
     All V distorted images go through the model in one forward pass.
-    NB: the exhibit's own probabilities pass through as-is (softmax of their log); a bare
-    module is taken to output logits.
+    NB: a LoadedModel gives its own class probabilities (the exhibit's pass through as-is);
+    a bare module is taken to output logits.
     """
     if param not in SWEEP_PARAMS:
         raise ValueError(f"param must be one of {', '.join(SWEEP_PARAMS)}; got {param!r}")
@@ -67,4 +67,6 @@ def sweep(loaded_or_model, image28, param: str, values) -> tuple[np.ndarray, np.
     module = module_of(loaded_or_model)
     device = device_of(module, getattr(loaded_or_model, "device", None))
     outputs = model_logits(module, batch, device)  # (V, 10)
-    return values, softmax(as_logits(outputs, getattr(loaded_or_model, "outputs_logits", True)))
+    if isinstance(loaded_or_model, LoadedModel):
+        return values, loaded_or_model.class_probs(outputs)
+    return values, softmax(outputs)

@@ -18,9 +18,6 @@ from explorer.preprocess import check_image28
 MAX_IG_STEPS = 512
 
 
-
-
-
 def _check_target(target) -> int:
     target = int(target)
     if not 0 <= target < N_CLASSES:
@@ -79,6 +76,18 @@ def target_output(model, images, target: int, device=None) -> np.ndarray:
     with torch.inference_mode():
         x = torch.from_numpy(np.ascontiguousarray(images)).to(device_of(module, device))
         return module(x[:, None])[:, _check_target(target)].double().cpu().numpy()
+
+
+def output_change(model, image28, target: int, baseline=None, device=None) -> tuple[float, float]:
+    """(output at the baseline, output at the image) for the target class.
+
+    NB: integrated gradients' map sums to their difference (completeness), up to its
+    Riemann sum; the page shows both so a user can check.
+    """
+    image = check_image28(image28)
+    base = np.zeros_like(image) if baseline is None else check_image28(baseline)
+    at_base, at_image = target_output(model, np.stack([base, image]), target, device)
+    return float(at_base), float(at_image)
 
 
 def cnn_feature_maps(model, image28, device=None) -> np.ndarray:

@@ -1,11 +1,18 @@
-"""Tables from numbers: a model's layers, and the exact per-class values of one logit row."""
+"""Text from numbers: a model's layers, the exact per-class values of one logit row, facts."""
 from __future__ import annotations
 
 import numpy as np
 import torch
 from torch import nn
 
-from explorer.confidence import log_softmax, margin, one_minus_top, sigmoid, softmax
+from explorer.confidence import (
+    Sweep,
+    log_softmax,
+    margin,
+    one_minus_top,
+    sigmoid,
+    softmax,
+)
 
 
 def _params(module: nn.Module) -> int:
@@ -127,3 +134,11 @@ def values_table(logits, temperature: float = 1.0) -> list[dict]:
          "sigmoid": _table_number(sig[k])}
         for k in range(len(z))
     ]
+
+
+def argmax_fact(sweep: Sweep) -> str:
+    """The one-line fact under the temperature slider."""
+    if sweep.argmax_constant:
+        return f"argmax is {sweep.argmax[0]} at every T"
+    changes = sorted(set(sweep.argmax.tolist()))
+    return f"argmax changes with T (classes {changes}): near-tied logits rounded together"

@@ -6,35 +6,30 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer import (  # noqa: E402
+from explorer import (
     canvas_to_mnist,
-    charts,  # noqa: E402
     load_model,
     predict_logits,
+    registry,
 )
-from explorer.confidence import summarize  # noqa: E402
-from explorer.data import load_test_float  # noqa: E402
-from explorer.drawn import drawn_canvases  # noqa: E402
-from explorer.preprocess import is_blob  # noqa: E402
-from explorer.summary import format_top1, values_table  # noqa: E402
+from explorer.confidence import summarize, temperature_sweep
+from explorer.data import load_test_float
+from explorer.drawn import drawn_canvases
+from explorer.figures.explorer import explorer_figures
+from explorer.preprocess import is_blob
+from explorer.summary import argmax_fact, format_top1, values_table
 
 
 def figures(logits, image28, temperature: float) -> list:
-    """Every figure the explorer builds after a stroke, as the page builds them."""
-    sweep = charts.temperature_sweep(logits)
-    charts.argmax_fact(sweep)
-    return [charts.image_figure(image28),
-            charts.sweep_figure(sweep, temperature), charts.uncertainty_figure(sweep, temperature),
-            charts.logits_figure(logits), charts.softmax_figure(logits, temperature),
-            charts.sigmoid_figure(logits, temperature)]
+    """Every figure the explorer builds after a stroke, by the page's own explorer_figures."""
+    sweep = temperature_sweep(logits)
+    argmax_fact(sweep)
+    return list(explorer_figures(logits, image28, temperature, sweep).values())
 
 
 def one_stroke(loaded, canvas_rgba, temperature: float) -> dict[str, float]:
@@ -89,7 +84,7 @@ def _timed(fn) -> float:
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("models", nargs="*", default=["cnn", "mlp", "mlp_softmax"],
+    p.add_argument("models", nargs="*", default=list(registry.names()),
                    help="shipped names or checkpoint folders")
     p.add_argument("--strokes", type=int, default=200, help="canvases timed per model")
     p.add_argument("--warmup", type=int, default=10, help="untimed strokes first")

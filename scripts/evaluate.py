@@ -5,17 +5,14 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer import load_model, predict_logits  # noqa: E402
-from explorer.data import load_test_float  # noqa: E402
-from explorer.drawn import drawn_canvases  # noqa: E402
-from explorer.evaluation import confusion_matrix, metrics_block  # noqa: E402
-from explorer.preprocess import canvas_to_mnist, naive_resize  # noqa: E402
+from explorer import load_model, predict_logits, registry
+from explorer.data import load_test_float
+from explorer.drawn import drawn_canvases
+from explorer.evaluation import confusion_matrix, metrics_block
+from explorer.preprocess import canvas_to_mnist, naive_resize
 
 COMPARED = ("accuracy", "nll", "ece", "nll_fitted_t", "ece_fitted_t")
 
@@ -94,7 +91,7 @@ def evaluate(name: str, tolerance: float, drawn: dict | None, drawn_what: str = 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("checkpoints", nargs="*", default=["mlp", "cnn", "mlp_softmax"],
+    p.add_argument("checkpoints", nargs="*", default=list(registry.names()),
                    help="shipped names or checkpoint folders")
     p.add_argument("--tolerance", type=float, default=1e-4,
                    help="largest difference from the metadata that is not a warning")

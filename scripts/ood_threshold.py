@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from explorer.checkpoints import load_model  # noqa: E402
-from explorer.data import load_test_float  # noqa: E402
-from explorer.drawn import drawn_test_set  # noqa: E402
-from explorer.inference import predict_logits  # noqa: E402
-from explorer.ood import (  # noqa: E402
+from explorer import registry
+from explorer.checkpoints import load_model
+from explorer.data import load_test_float
+from explorer.drawn import drawn_test_set
+from explorer.inference import predict_logits
+from explorer.ood import (
     NON_DIGIT_KINDS,
     THRESHOLDS_PATH,
     auroc,
@@ -29,7 +28,7 @@ from explorer.ood import (  # noqa: E402
     msp_score,
     pick_threshold,
 )
-from explorer.preprocess import is_blob  # noqa: E402
+from explorer.preprocess import is_blob
 
 # score name -> (function of logits, higher means more digit-like?)
 SCORES = {"msp": (msp_score, True), "energy": (energy_score, False)}
@@ -38,10 +37,12 @@ SCORES = {"msp": (msp_score, True), "energy": (energy_score, False)}
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--models", nargs="+", default=["cnn", "mlp", "mlp_softmax"],
+    p.add_argument("--models", nargs="+", default=list(registry.names()),
                    help="checkpoint names or folders to score")
-    p.add_argument("--save", nargs="*", default=["cnn", "mlp"],
-                   help="models whose thresholds go into the JSON (the exhibit is left out)")
+    p.add_argument("--save", nargs="*", default=[n for n in registry.names()
+                                                 if registry.get_arch(n).outputs_logits],
+                   help="models whose thresholds go into the JSON (not those that output "
+                        "probabilities: the exhibit)")
     p.add_argument("--n-non-digits", type=int, default=2000)
     p.add_argument("--n-digits", type=int, default=10000, help="first N shipped test digits")
     p.add_argument("--target-tpr", type=float, default=0.99,
@@ -143,7 +144,7 @@ def main(argv=None) -> dict:
         loaded = load_model(name, args.device)
         loaded_by_name[loaded.name] = loaded
         results[loaded.name] = evaluate(loaded, sets, kinds, args.target_tpr, blobs)
-        if not loaded.meta.get("outputs_logits", True):
+        if not loaded.outputs_logits:
             print(f"note: {loaded.name} outputs probabilities; scored as the app reads them "
                   f"(as logits), so its MSP is capped near 0.232")
     print_table(results)

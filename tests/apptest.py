@@ -1,12 +1,19 @@
-"""Helpers shared by the AppTest suites: checkpoint skips and a stand-in canvas."""
+"""Helpers shared by the AppTest suites: checkpoint skips, a stand-in canvas, readers."""
 from __future__ import annotations
 
+import base64
+import json
 import sys
 import types
 
+import numpy as np
 import pytest
+from PIL import Image, ImageDraw
+from streamlit.testing.v1 import AppTest
 
-from explorer.checkpoints import CHECKPOINT_DIR
+from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
+from explorer.data import load_test_split
+from explorer.preprocess import CANVAS_SIDE
 from ui import common
 
 
@@ -22,9 +29,108 @@ def install_canvas(monkeypatch, st_canvas) -> None:
     module = types.ModuleType("streamlit_drawable_canvas")
     module.st_canvas = st_canvas
     monkeypatch.setitem(sys.modules, "streamlit_drawable_canvas", module)
-    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+    monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
 
 
 def blank_canvas(**_kwargs) -> types.SimpleNamespace:
     """What the canvas returns before anything is drawn."""
     return types.SimpleNamespace(image_data=None)
+
+
+APP = "../app.py"
+SIDE = CANVAS_SIDE
+
+
+def canvas_from_digit(label: int) -> tuple[np.ndarray, int]:
+    """A real MNIST test digit of a class, upscaled to a white-on-black 280×280 RGBA canvas."""
+    images, labels = load_test_split()
+    index = int(np.flatnonzero(labels == label)[0])
+    grey = Image.fromarray(images[index]).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
+    rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
+    rgba[..., :3] = np.asarray(grey)[..., None]
+    rgba[..., 3] = 255
+    return rgba, index
+
+
+def canvas_dot(radius: int = 10) -> np.ndarray:
+    """One tap of a 20 px brush in the middle of the black canvas."""
+    image = Image.new("RGBA", (SIDE, SIDE), (0, 0, 0, 255))
+    c = SIDE // 2
+    ImageDraw.Draw(image).ellipse((c - radius, c - radius, c + radius, c + radius),
+                                  fill=(255, 255, 255, 255))
+    return np.asarray(image)
+
+
+class FakeCanvas:
+    """Stands in for streamlit_drawable_canvas: returns `image` and records each call."""
+
+    def __init__(self):
+        self.image: np.ndarray | None = None
+        self.json: dict | None = None  # the Fabric JSON the real component sends beside it
+        self.calls: list[dict] = []
+
+    def st_canvas(self, **kwargs):
+        self.calls.append(kwargs)
+        return types.SimpleNamespace(image_data=self.image, json_data=self.json)
+
+
+def app(timeout: float = 60) -> AppTest:
+    return AppTest.from_file(APP, default_timeout=timeout)
+
+
+def open_page(page: str, model: str | None = None, image28=None) -> AppTest:
+    """The app run once, then switched to ui/<page>_page.py with a model and current image."""
+    at = app(timeout=120)
+    if model is not None:
+        at.session_state[common.MODEL_KEY] = model
+    at.run()
+    if image28 is not None:
+        at.session_state[common.CURRENT_IMAGE_KEY] = image28
+    at.switch_page(f"ui/{page}_page.py")
+    return at.run()
+
+
+def metrics(at: AppTest, label: str) -> list[str]:
+    """Every shown value of the st.metrics with this label."""
+    return [m.value for m in at.metric if m.label == label]
+
+
+def metric(at: AppTest, label: str) -> str | None:
+    values = metrics(at, label)
+    return values[0] if values else None
+
+
+def verdict(at: AppTest) -> str | None:
+    """The verdict badge's text, e.g. 'Verdict: :green-badge[:material/check_circle: confident]'."""
+    shown = [md.value for md in at.markdown if md.value.startswith("Verdict")]
+    return shown[0].split("[")[-1].rstrip("]").split(": ")[-1] if shown else None
+
+
+def chart_spec(at: AppTest, key: str) -> dict:
+    (chart,) = [c for c in at.get("plotly_chart") if c.key == key]
+    return json.loads(chart.proto.spec)
+
+
+def chart_keys(at: AppTest) -> set[str]:
+    return {c.key for c in at.get("plotly_chart")}
+
+
+def values(array) -> np.ndarray:
+    """A trace's numbers; plotly 6+ ships numpy arrays as base64 typed arrays."""
+    if isinstance(array, dict):
+        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
+        shape = array.get("shape")
+        if shape:
+            data = data.reshape([int(s) for s in str(shape).split(",")])
+        return data
+    return np.asarray(array, dtype=np.float64)
+
+
+def bar_y(spec: dict, trace: int) -> np.ndarray:
+    """A trace's y values."""
+    return values(spec["data"][trace]["y"])
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]

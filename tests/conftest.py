@@ -39,3 +39,13 @@ def train_root() -> Path:
         pytest.skip(f"MNIST training split not found under {root}: set MNIST_ROOT to the "
                     f"folder that holds MNIST/raw/ (CI: ../shared/data)")
     return root
+
+
+@pytest.fixture
+def canvas(monkeypatch):
+    """A stand-in canvas component (tests.apptest.FakeCanvas): set .image to 'draw'."""
+    from tests.apptest import FakeCanvas, install_canvas
+
+    fake = FakeCanvas()
+    install_canvas(monkeypatch, fake.st_canvas)
+    return fake

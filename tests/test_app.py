@@ -7,94 +7,29 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import shutil
-import types
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
-from streamlit.testing.v1 import AppTest
+from PIL import Image
 
-from explorer.checkpoints import CHECKPOINT_DIR
+from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
-from tests.apptest import install_canvas, need_checkpoints
+from explorer.preprocess import CANVAS_SIDE
+from tests.apptest import (
+    app,
+    assert_clean,
+    bar_y,
+    canvas_dot,
+    canvas_from_digit,
+    chart_spec,
+    metric,
+    need_checkpoints,
+    verdict,
+)
 from ui import common
 
-APP = "../app.py"
-SIDE = 280
-
-
-def canvas_from_digit(label: int) -> tuple[np.ndarray, int]:
-    """A real MNIST test digit of a class, upscaled to a white-on-black 280×280 RGBA canvas."""
-    images, labels = load_test_split()
-    index = int(np.flatnonzero(labels == label)[0])
-    grey = Image.fromarray(images[index]).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
-    rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
-    rgba[..., :3] = np.asarray(grey)[..., None]
-    rgba[..., 3] = 255
-    return rgba, index
-
-
-def canvas_dot(radius: int = 10) -> np.ndarray:
-    """One tap of a 20 px brush in the middle of the black canvas."""
-    image = Image.new("RGBA", (SIDE, SIDE), (0, 0, 0, 255))
-    c = SIDE // 2
-    ImageDraw.Draw(image).ellipse((c - radius, c - radius, c + radius, c + radius),
-                                  fill=(255, 255, 255, 255))
-    return np.asarray(image)
-
-
-class FakeCanvas:
-    """Stands in for streamlit_drawable_canvas: returns `image` and records each call."""
-
-    def __init__(self):
-        self.image: np.ndarray | None = None
-        self.calls: list[dict] = []
-
-    def st_canvas(self, **kwargs):
-        self.calls.append(kwargs)
-        return types.SimpleNamespace(image_data=self.image)
-
-
-@pytest.fixture
-def canvas(monkeypatch) -> FakeCanvas:
-    fake = FakeCanvas()
-    install_canvas(monkeypatch, fake.st_canvas)
-    return fake
-
-
-def app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=60)
-
-
-def metric(at: AppTest, label: str) -> str | None:
-    values = [m.value for m in at.metric if m.label == label]
-    return values[0] if values else None
-
-
-def verdict(at: AppTest) -> str | None:
-    """The verdict badge's text, e.g. 'Verdict: :green-badge[:material/check_circle: confident]'."""
-    shown = [md.value for md in at.markdown if md.value.startswith("Verdict")]
-    return shown[0].split("[")[-1].rstrip("]").split(": ")[-1] if shown else None
-
-
-def chart_spec(at: AppTest, key: str) -> dict:
-    (chart,) = [c for c in at.get("plotly_chart") if c.key == key]
-    return json.loads(chart.proto.spec)
-
-
-def bar_y(spec: dict, trace: int) -> np.ndarray:
-    """A trace's y values; plotly 6+ ships numpy arrays as base64 typed arrays."""
-    y = spec["data"][trace]["y"]
-    if isinstance(y, dict):
-        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
-    return np.asarray(y, dtype=np.float64)
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
+SIDE = CANVAS_SIDE
 
 
 def test_blank_canvas_invites_drawing_and_shows_no_charts(canvas):
@@ -236,7 +171,7 @@ def test_missing_checkpoint_is_an_error_message_and_other_models_work(canvas, mo
                                                                       tmp_path):
     need_checkpoints("mlp")
     shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
-    monkeypatch.setenv(common.CHECKPOINT_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     canvas.image, _ = canvas_from_digit(5)
     at = app().run()
     assert not at.exception
@@ -251,7 +186,7 @@ def test_corrupt_checkpoint_is_an_error_message(canvas, monkeypatch, tmp_path):
     shutil.copytree(CHECKPOINT_DIR / "cnn", tmp_path / "cnn")
     weights = tmp_path / "cnn" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
-    monkeypatch.setenv(common.CHECKPOINT_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     at = app().run()
     assert not at.exception
     assert any("model.safetensors" in e.value for e in at.error)
@@ -259,12 +194,12 @@ def test_corrupt_checkpoint_is_an_error_message(canvas, monkeypatch, tmp_path):
 
 def test_an_error_in_the_charts_is_a_message_not_a_traceback(canvas, monkeypatch):
     need_checkpoints("cnn")
-    from explorer import charts
+    from explorer.figures import outputs  # explorer_figures looks it up there at call time
 
     def boom(*_args, **_kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(charts, "softmax_figure", boom)
+    monkeypatch.setattr(outputs, "softmax_figure", boom)
     canvas.image, _ = canvas_from_digit(6)
     at = app().run()
     assert not at.exception
@@ -274,7 +209,7 @@ def test_an_error_in_the_charts_is_a_message_not_a_traceback(canvas, monkeypatch
 def test_real_canvas_component_with_injected_drawing(monkeypatch):
     """The real st_canvas, fed a drawing through its session state like the browser does."""
     need_checkpoints("cnn")
-    monkeypatch.delenv(common.CHECKPOINT_DIR_ENV, raising=False)
+    monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
     rgba, _ = canvas_from_digit(8)
     buffer = io.BytesIO()
     Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
@@ -337,7 +272,7 @@ def test_upload_of_a_digit_photo_is_predicted(canvas):
                                                  "image/jpeg").run()
     assert_clean(at)
     assert metric(at, "Prediction") == "3"
-    assert "upload three.jpg" in at.session_state[common.EXAMPLE_SOURCE_KEY]
+    assert "upload three\\.jpg" in at.session_state[common.EXAMPLE_SOURCE_KEY]
 
 
 @pytest.mark.parametrize("name,data,reason", [
@@ -353,7 +288,8 @@ def test_bad_upload_is_a_warning_and_loses_nothing(canvas, name, data, reason):
     example = at.session_state[common.EXAMPLE_KEY].copy()
     at.file_uploader(key="upload_image").upload(name, data, "image/png").run()
     assert not at.exception
-    assert any(reason in w.value and name in w.value for w in at.warning)
+    literal = common.escape_markdown(name)  # markdown source: the page shows the name
+    assert any(reason in w.value and literal in w.value for w in at.warning)
     assert metric(at, "Prediction") == shown  # the example on screen is still there
     np.testing.assert_array_equal(at.session_state[common.EXAMPLE_KEY], example)
 
@@ -373,18 +309,54 @@ def test_extreme_temperature_keeps_every_number_finite(canvas, t_index):
     assert softmax.sum() == pytest.approx(1.0)
 
 
-def test_other_canvas_size_and_white_background(canvas):
+def test_white_background_canvas_is_predicted(canvas):
     need_checkpoints("cnn")
-    images, labels = load_test_split()
-    index = int(np.flatnonzero(labels == 6)[0])
-    ink = Image.fromarray(images[index]).resize((300, 300))
-    page = Image.new("L", (640, 400), 0)
-    page.paste(ink, (40, 60))
-    grey = 255 - np.asarray(page)  # black ink on a white, wide canvas
+    rgba, _ = canvas_from_digit(6)
+    grey = 255 - rgba[..., 0]  # black ink on white
     canvas.image = np.dstack([grey, grey, grey, np.full_like(grey, 255)])
     at = app().run()
     assert_clean(at)
     assert metric(at, "Prediction") == "6"
+
+
+def test_canvas_of_another_size_is_refused_and_loses_nothing(canvas):
+    """The page asked for 280×280: any other size is refused before preprocessing."""
+    need_checkpoints("cnn")
+    at = app().run()
+    at.button(key="load_example").click().run()
+    shown = metric(at, "Prediction")
+    rgba, _ = canvas_from_digit(6)
+    canvas.image = np.zeros((400, 640, 4), np.uint8)
+    canvas.image[60:340, 40:320] = rgba
+    at.run()
+    assert not at.exception
+    assert any("400, 640" in w.value and "280×280" in w.value for w in at.warning)
+    assert metric(at, "Prediction") == shown  # the example on screen is still there
+
+
+def _png_data_url(image: Image.Image) -> str:
+    return "data:image/png;base64," + base64.b64encode(_file(image)).decode()
+
+
+def test_forged_canvas_size_is_rejected_before_decoding(monkeypatch):
+    """A 9000×9000 PNG forged into the real canvas component's value is never decoded."""
+    need_checkpoints("cnn")
+    monkeypatch.delenv(CHECKPOINT_DIR_ENV, raising=False)
+    forged = _png_data_url(Image.new("1", (9000, 9000), 1))  # ~40 kB, 81 Mpx
+    at = app().run()  # a blank canvas first: the component can only be imported in a run
+    from streamlit_drawable_canvas import CanvasResult
+
+    decoded, original = [], CanvasResult.image_data.fget
+    monkeypatch.setattr(CanvasResult, "image_data",
+                        property(lambda self: decoded.append(self._image_data_url)
+                                 or original(self)))
+    at.session_state["canvas_0"] = {"drawing": {"raw": {"objects": []}, "data": forged},
+                                    "backgroundFit": None}
+    at.run()
+    assert not at.exception
+    assert any("9000×9000" in w.value for w in at.warning)
+    assert metric(at, "Prediction") is None
+    assert forged not in decoded  # sized from its header, never decoded
 
 
 def test_huge_filled_blob_is_probably_not_a_digit(canvas):

@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from explorer import confidence as C
 
 TEMPS = [0.05, 0.3, 1.0, 2.5, 20.0]
+finite_logits = arrays(np.float64, 10, elements=st.floats(-1e4, 1e4, allow_nan=False))
 
 
 def ref(z, t):
@@ -91,3 +92,40 @@ def test_energy_cut_decides_not_a_digit_when_given():
     assert C.summarize(z, thresholds=C.Thresholds(max_energy=-5.0)).verdict == "confident"
     # Temperature does not move the verdict: it reads T = 1 energy.
     assert C.summarize(z, 20.0, thresholds=C.Thresholds(max_energy=-5.0)).verdict == "confident"
+
+
+def test_the_slider_range_lies_inside_the_clip_range():
+    assert C.T_CLIP_MIN < C.T_SLIDER_MIN < 1.0 < C.T_SLIDER_MAX < C.T_CLIP_MAX
+    assert C.N_TEMPERATURES % 2 == 1  # T = 1 sits in the middle of the grid
+
+
+@settings(max_examples=60, deadline=None)
+@given(finite_logits, arrays(np.float64, st.integers(1, 8),
+                             elements=st.floats(1e-4, 1e4, allow_nan=False)))
+def test_sweep_equals_the_scalar_functions_at_every_t(logits, temperatures):
+    # Vectorised over T, including temperatures outside confidence's clip range.
+    sweep = C.temperature_sweep(logits, temperatures)
+    for row, t in enumerate(temperatures):
+        np.testing.assert_array_equal(sweep.probs[row], C.softmax(logits, t))
+        assert sweep.entropy_bits[row] == C.entropy_bits(logits, t)
+        assert sweep.margin[row] == C.margin(logits, t)
+        assert sweep.argmax[row] == np.argmax(C.log_softmax(logits, t))
+
+
+def test_temperature_grid_is_log_spaced_and_holds_one():
+    grid = C.temperature_grid()
+    assert grid[0] == pytest.approx(0.05) and grid[-1] == pytest.approx(20.0)
+    assert 1.0 in grid
+    ratios = grid[1:] / grid[:-1]
+    np.testing.assert_allclose(ratios, ratios[0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(finite_logits)
+def test_argmax_never_depends_on_temperature(logits):
+    top2 = np.sort(logits)[-2:]
+    # Gaps below float resolution of logsumexp are true numerical ties, not a property.
+    assume(top2[1] - top2[0] >= 1e-3)
+    sweep = C.temperature_sweep(logits)
+    assert sweep.argmax_constant
+    assert sweep.argmax[0] == np.argmax(logits)

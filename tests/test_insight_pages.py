@@ -14,7 +14,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer.checkpoints import CHECKPOINT_DIR
+from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
 from tests.apptest import blank_canvas, install_canvas, need_checkpoints
@@ -161,7 +161,7 @@ def test_exhibit_page_without_the_exhibit_checkpoint_explains_and_shows_the_rest
         monkeypatch, tmp_path):
     need_checkpoints("mlp")
     shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
-    monkeypatch.setenv(common.CHECKPOINT_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     at = open_page(EXHIBIT, test_digit(2), model="mlp")
     assert not at.exception
     assert any("--arch mlp_softmax" in e.value for e in at.error)

@@ -1,4 +1,4 @@
-"""The Confidence lab's figures: reliability bins, confusion and agreement maps, small bars."""
+"""The Confidence lab's figures (explorer.figures): reliability, confusion, agreement, bars."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,11 +7,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer import lab_charts
-from explorer.calibration import N_BINS, reliability
-from explorer.charts import BAR, TOP
+from explorer.calibration import N_BINS, bin_index, reliability
 from explorer.confidence import softmax
 from explorer.evaluation import confusion_matrix
+from explorer.figures.base import BAR, TOP
+from explorer.figures.calibration import agreement_figure, confusion_figure, reliability_figure
+from explorer.figures.outputs import probs_figure
 
 
 def fake_logits(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -39,7 +40,7 @@ def single_bin(confidence: float) -> int:
 def test_reliability_figure_has_15_bins_whose_counts_sum_to_n():
     logits, labels = fake_logits()
     rel = reliability(softmax(logits), labels)
-    fig = lab_charts.reliability_figure(rel)
+    fig = reliability_figure(rel)
     accuracy, count = trace(fig, "accuracy"), trace(fig, "count")
     assert len(accuracy.x) == len(count.x) == N_BINS == 15
     np.testing.assert_allclose(np.diff(accuracy.x), 1 / 15)
@@ -53,7 +54,7 @@ def test_reliability_figure_has_15_bins_whose_counts_sum_to_n():
 def test_reliability_gap_runs_from_accuracy_to_mean_confidence():
     logits, labels = fake_logits(seed=1)
     rel = reliability(softmax(logits, 2.0), labels)
-    gap = trace(lab_charts.reliability_figure(rel), "gap")
+    gap = trace(reliability_figure(rel), "gap")
     filled = rel.counts > 0
     base, height = np.asarray(gap.base, float), np.asarray(gap.y, float)
     top = base + height
@@ -65,7 +66,7 @@ def test_reliability_accuracy_matches_a_direct_count():
     logits, labels = fake_logits(seed=2)
     probs = torch.softmax(torch.as_tensor(logits), dim=1).numpy()  # reference softmax
     rel = reliability(softmax(logits), labels)
-    fig = lab_charts.reliability_figure(rel)
+    fig = reliability_figure(rel)
     conf, right = probs.max(1), probs.argmax(1) == labels
     b = 14  # the top bin (14/15, 1]
     in_bin = conf > 14 / 15
@@ -78,9 +79,9 @@ def test_reliability_accuracy_matches_a_direct_count():
 def test_drawing_marker_lands_in_the_bin_reliability_uses(confidence):
     logits, labels = fake_logits(500, seed=3)
     rel = reliability(softmax(logits), labels)
-    fig = lab_charts.reliability_figure(rel, marker=confidence)
+    fig = reliability_figure(rel, marker=confidence)
     expected = single_bin(confidence)
-    assert lab_charts.bin_of(confidence, rel.edges) == expected
+    assert bin_index(confidence, rel.edges) == expected
     colours = list(trace(fig, "accuracy").marker.color)
     assert colours.index(TOP) == expected and colours.count(TOP) == 1
     assert list(trace(fig, "count").marker.color) == colours
@@ -92,13 +93,13 @@ def test_drawing_marker_lands_in_the_bin_reliability_uses(confidence):
 @pytest.mark.parametrize("k", [2, 7, 14, 15])
 def test_a_confidence_on_a_bin_edge_belongs_to_the_lower_bin(k):
     edges = np.linspace(0, 1, 16)
-    assert lab_charts.bin_of(edges[k], edges) == k - 1 == single_bin(edges[k])
+    assert bin_index(edges[k], edges) == k - 1 == single_bin(edges[k])
 
 
 def test_confusion_heatmap_sums_to_n_and_outlines_the_chosen_cell():
     logits, labels = fake_logits(seed=4)
     counts = confusion_matrix(logits, labels)
-    fig = lab_charts.confusion_figure(counts, cell=(4, 9))
+    fig = confusion_figure(counts, cell=(4, 9))
     heat = trace(fig, "confusion")
     shown = np.asarray(heat.customdata)
     assert shown.sum() == len(labels)
@@ -107,12 +108,12 @@ def test_confusion_heatmap_sums_to_n_and_outlines_the_chosen_cell():
     np.testing.assert_allclose(np.asarray(heat.z), np.log10(1 + shown))  # log colour
     (rect,) = fig.layout.shapes
     assert (rect.x0 + rect.x1) / 2 == 9 and (rect.y0 + rect.y1) / 2 == 4
-    assert lab_charts.confusion_figure(counts).layout.shapes == ()
+    assert confusion_figure(counts).layout.shapes == ()
 
 
 def test_agreement_heatmap_shows_the_matrix_as_percentages():
     names, matrix = ["a", "b"], np.array([[1.0, 0.981], [0.981, 1.0]])
-    heat = trace(lab_charts.agreement_figure(names, matrix), "agreement")
+    heat = trace(agreement_figure(names, matrix), "agreement")
     np.testing.assert_array_equal(np.asarray(heat.z), matrix)
     assert heat.text[0][1] == "98.10%" and list(heat.x) == names
 
@@ -120,7 +121,9 @@ def test_agreement_heatmap_shows_the_matrix_as_percentages():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.floats(-30, 30), min_size=10, max_size=10), st.floats(0.05, 20))
 def test_probs_figure_is_torch_softmax_of_logits_over_t(logits, temperature):
-    bars = trace(lab_charts.probs_figure(logits, temperature), "softmax")
+    # The Compare page's bars: it softmaxes each model's raw outputs itself.
+    fig = probs_figure(softmax(logits, temperature), height=230, name="softmax", labels=False)
+    bars = trace(fig, "softmax")
     reference = torch.softmax(torch.tensor(logits, dtype=torch.float64) / temperature, 0)
     np.testing.assert_allclose(np.asarray(bars.y), reference.numpy(), atol=1e-12)
     assert list(bars.marker.color).index(TOP) == int(np.argmax(np.asarray(bars.y)))

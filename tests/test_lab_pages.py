@@ -13,21 +13,22 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer.calibration import calibration_report, fit_temperature, reliability
-from explorer.checkpoints import CHECKPOINT_DIR, load_model
+from explorer import gallery, registry
+from explorer.calibration import calibration_report, fit_temperature, refit_on_half, reliability
+from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, load_model
 from explorer.confidence import softmax
 from explorer.data import load_test_float, load_test_split
 from explorer.gallery import most_confident_mistakes
 from explorer.inference import predict_logits
 from tests.apptest import blank_canvas, install_canvas, need_checkpoints
-from ui import common, lab
+from ui import common
 
 APP = "../app.py"
 CAPTION = re.compile(r"#(\d+) · true \*\*(\d)\*\* · pred \*\*(\d)\*\* · p = ([\d.]+)")
 
 
 def shipped() -> list[str]:
-    return [n for n in common.MODEL_NAMES if (CHECKPOINT_DIR / n / "model.safetensors").is_file()]
+    return [n for n in registry.names() if (CHECKPOINT_DIR / n / "model.safetensors").is_file()]
 
 
 @pytest.fixture(autouse=True)
@@ -145,7 +146,7 @@ def test_refit_on_half_uses_even_images_to_fit_and_odd_to_score():
     logits = rng.normal(size=(400, 10)) * 3
     logits[np.arange(400), labels] += 4
     logits[1::2] *= 5  # the evaluation half alone would want a very different T
-    result = lab.refit_on_half(logits, labels, 1.7)
+    result = refit_on_half(logits, labels, 1.7)
     assert result["temperature"] == pytest.approx(fit_temperature(logits[::2], labels[::2]))
     assert result["temperature"] != pytest.approx(fit_temperature(logits[1::2], labels[1::2]))
     assert [r["T"] for r in result["rows"]] == [1.0, 1.7, result["temperature"]]
@@ -176,7 +177,7 @@ def test_gallery_confusion_cell_shows_that_cells_examples(mlp_logits):
     wrong = np.flatnonzero(predicted != labels)
     true_class, pred_class = int(labels[wrong[0]]), int(predicted[wrong[0]])
     at = open_page("gallery")
-    at.selectbox(key="gallery_view").set_value(lab.VIEWS[3])
+    at.selectbox(key="gallery_view").set_value(gallery.VIEWS[3])
     at.selectbox(key="gallery_true").set_value(true_class)
     at.selectbox(key="gallery_pred").set_value(pred_class).run()
     assert_clean(at)
@@ -200,11 +201,11 @@ def test_compare_shows_one_block_per_model():
     at = open_page("compare", image28=image28)
     assert not at.exception
     headings = [h.value for h in at.subheader]
-    assert all(name in headings for name in common.MODEL_NAMES)
+    assert all(name in headings for name in registry.names())
     expected = [str(int(predict_logits(load_model(n), image28[None])[0].argmax()))
                 for n in shipped()]
     assert metrics(at, "Prediction") == expected
-    missing = set(common.MODEL_NAMES) - set(shipped())
+    missing = set(registry.names()) - set(shipped())
     assert len([e for e in at.error if "scripts/train.py" in e.value]) == len(missing)
     assert "compare_agreement" in {c.key for c in at.get("plotly_chart")}
     sent = shown_examples_compare(at)
@@ -228,7 +229,7 @@ def test_compare_load_an_example_without_a_drawing():
 def test_compare_with_missing_checkpoints_still_compares_the_rest(monkeypatch, tmp_path):
     need_checkpoints("mlp")
     shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
-    monkeypatch.setenv(common.CHECKPOINT_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     at = open_page("compare", image28=digit_image(5)[0])
     assert not at.exception
     assert len([e for e in at.error if "scripts/train.py" in e.value]) == 2

@@ -1,17 +1,17 @@
 """Calibration page: reliability diagrams, ECE/MCE/NLL/Brier at three temperatures, refit T.
 
 Flow: cached test-set logits -> softmax at T -> calibration_report + reliability bins ->
-lab_charts.reliability_figure; the current drawing's top-1 probability is starred in its bin.
+reliability_figure; the current drawing's top-1 probability is starred in its bin.
 """
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
-from explorer import lab_charts
-from explorer.calibration import N_BINS, calibration_report, reliability
+from explorer.calibration import N_BINS, bin_index, calibration_report, refit_on_half, reliability
 from explorer.checkpoints import LoadedModel
 from explorer.confidence import softmax
+from explorer.figures.calibration import reliability_figure
 from explorer.summary import format_top1
 from ui import common, lab
 
@@ -58,7 +58,7 @@ def drawing_line(rel, drawing_logits, confidence: float | None, temperature: flo
     if drawing_logits is None or confidence is None:
         st.caption("Draw something on the Explorer page to see where it falls.")
         return
-    b = lab_charts.bin_of(confidence, rel.edges)
+    b = int(bin_index(confidence, rel.edges))
     lo, hi, n = rel.edges[b], rel.edges[b + 1], int(rel.counts[b])
     where = (f"test accuracy there is **{rel.accuracy[b]:.1%}** over {n:,} images" if n
              else "no test image falls there")
@@ -80,7 +80,7 @@ def setting_column(i: int, setting: tuple[str, float, str], logits, labels, base
     rel = reliability(softmax(logits, temperature), labels, N_BINS)
     confidence = None if drawing_logits is None \
         else float(softmax(drawing_logits, temperature).max())
-    st.plotly_chart(lab_charts.reliability_figure(rel, confidence), key=f"reliability_{i}",
+    st.plotly_chart(reliability_figure(rel, confidence), key=f"reliability_{i}",
                     config={"displayModeBar": False})
     st.caption(f"Top: accuracy per confidence bin at T = {temperature:.3g}, orange: the gap "
                "to the diagonal, red ★: your drawing's bin. Bottom: confidence histogram, "
@@ -100,7 +100,7 @@ def refit_section(loaded: LoadedModel, logits, labels) -> None:
         f"{loaded.meta['arch']}` fits T on its validation split and writes it into meta.json.")
     store: dict = st.session_state.setdefault(lab.REFIT_KEY, {})
     if st.button("Refit temperature", key=REFIT_BUTTON_KEY, type="primary"):
-        store[lab.checkpoint_id(loaded)] = lab.refit_on_half(
+        store[lab.checkpoint_id(loaded)] = refit_on_half(
             logits, labels, float(loaded.meta["temperature"]))
     result = store.get(lab.checkpoint_id(loaded))
     if result is None:

@@ -8,17 +8,17 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import os
+import re
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from explorer.charts import temperature_grid
-from explorer.checkpoints import CHECKPOINT_DIR, CheckpointError, LoadedModel, load_model
+from explorer import gallery, registry
+from explorer.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
+from explorer.confidence import temperature_grid
 from explorer.data import load_test_split
 from explorer.inference import predict_logits
-from explorer.models import ARCHS, build_model
 from explorer.summary import layer_table
 
 log = logging.getLogger("digit_explorer")
@@ -29,16 +29,23 @@ MODEL_KEY = "model_name"  # str: the sidebar picker's key; rendered by app.py on
 CURRENT_IMAGE_KEY = "current_image28"  # (28, 28) float32 the explorer shows, or None
 EXAMPLE_KEY = "example_image28"  # (28, 28) float32 sent to the explorer, or None
 EXAMPLE_LABEL_KEY = "example_label"  # its true label (int) or None
-EXAMPLE_SOURCE_KEY = "example_source"  # where it came from, e.g. "MNIST test #123", or None
+# Where it came from, e.g. "MNIST test #123", or None. NB: markdown: escape user text in it.
+EXAMPLE_SOURCE_KEY = "example_source"
 # Widget key of the explorer's temperature slider; pages read TEMPERATURE_KEY instead.
 TEMPERATURE_WIDGET_KEY = "temperature_slider"
 _LOGITS_CACHE_KEY = "_logits_cache"
 
-MODEL_NAMES = ("mlp", "cnn", "mlp_softmax")
-DEFAULT_MODEL = "cnn"
-CHECKPOINT_DIR_ENV = "EXPLORER_CHECKPOINT_DIR"
+DEFAULT_MODEL = registry.DEFAULT_MODEL
 T_GRID = tuple(float(t) for t in temperature_grid())  # the slider's log-spaced stops
-assert set(MODEL_NAMES) == set(ARCHS)
+
+
+PREVIOUS_PAGE_KEY, CURRENT_PAGE_KEY = "_previous_page", "_current_page"
+
+
+def note_page(url_path: str) -> None:
+    """Record which page this full run shows and which one the last run showed."""
+    st.session_state[PREVIOUS_PAGE_KEY] = st.session_state.get(CURRENT_PAGE_KEY)
+    st.session_state[CURRENT_PAGE_KEY] = url_path
 
 
 def init_state() -> None:
@@ -50,11 +57,6 @@ def init_state() -> None:
 
 
 # --- Models -----------------------------------------------------------------------------
-def checkpoint_dir() -> Path:
-    """$EXPLORER_CHECKPOINT_DIR, else the project's checkpoints/ folder."""
-    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or CHECKPOINT_DIR)
-
-
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)
 def _load_cached(name: str, folder: str, weights_mtime_ns: int) -> LoadedModel:
     # NB: shared by every session; read-only (eval mode, no grad). Errors are not cached,
@@ -67,11 +69,12 @@ def _load_cached(name: str, folder: str, weights_mtime_ns: int) -> LoadedModel:
 
 def get_model(name: str) -> LoadedModel:
     """The cached model for a name; raises CheckpointError with the fix in its message."""
-    if name not in MODEL_NAMES:
-        raise CheckpointError(f"Unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}.")
-    weights = checkpoint_dir() / name / "model.safetensors"
+    if name not in registry.names():
+        raise CheckpointError(f"Unknown model {name!r}; choose one of "
+                              f"{', '.join(registry.names())}.")
+    weights = checkpoint_root() / name / "model.safetensors"
     mtime = weights.stat().st_mtime_ns if weights.is_file() else 0
-    return _load_cached(name, str(checkpoint_dir()), mtime)
+    return _load_cached(name, str(checkpoint_root()), mtime)
 
 
 def picked_model() -> LoadedModel | None:
@@ -86,27 +89,31 @@ def picked_model() -> LoadedModel | None:
 
 
 def preload_default_model() -> None:
-    """Load the default model at app start so the first stroke does not wait for it."""
+    """Load the default model at app start so the first stroke does not wait for it.
+
+    NB: any failure is only logged: the page that needs the model says why, and the
+    other models stay reachable from the sidebar.
+    """
     try:
         get_model(DEFAULT_MODEL)
-    except CheckpointError as err:
+    except Exception as err:  # noqa: BLE001 - a bad default model must not take the app down
         log.warning("default model not preloaded: %s", err)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def layer_rows(arch: str, config: dict) -> list[dict]:
     """The layer table of an architecture, from a private fresh build (never the cached model)."""
-    return layer_table(build_model(arch, config).eval())
+    return layer_table(registry.build_model(arch, config).eval())
 
 
 def model_picker() -> str:
     """The sidebar model selectbox (key MODEL_KEY); returns the chosen name."""
-    if st.session_state.get(MODEL_KEY) not in MODEL_NAMES:
+    names = registry.names()
+    if st.session_state.get(MODEL_KEY) not in names:
         st.session_state[MODEL_KEY] = DEFAULT_MODEL
     return st.sidebar.selectbox(
-        "Model", MODEL_NAMES, key=MODEL_KEY,
-        help="mlp: the tutorial MLP · cnn: the classic MNIST CNN · "
-             "mlp_softmax: the double-softmax exhibit")
+        "Model", names, key=MODEL_KEY,
+        help=" · ".join(f"{name}: {registry.get_arch(name).blurb}" for name in names))
 
 
 def session_memo(store: str, loaded: LoadedModel, image28, extra: tuple, compute,
@@ -181,8 +188,7 @@ def example_rng() -> np.random.Generator:
 def pick_example(digit: int | None = None) -> tuple[np.ndarray, int, int]:
     """A random MNIST test digit (of class `digit` if given): (image28 in [0, 1], label, index)."""
     images, labels = load_test_split()  # uint8 (10000, 28, 28), (10000,)
-    candidates = np.arange(len(labels)) if digit is None else np.flatnonzero(labels == digit)
-    index = int(example_rng().choice(candidates))
+    index = gallery.random_example(labels, example_rng(), digit)
     return images[index].astype(np.float32) / 255.0, int(labels[index]), index
 
 
@@ -215,6 +221,18 @@ def current_image_or_invite(button_key: str) -> np.ndarray | None:
     st.button("Load an example", key=button_key, on_click=_load_example_here,
               help="A random digit from the MNIST test set (the Explorer shows it too)")
     return None
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def escape_markdown(text: str) -> str:
+    """User-supplied text (a file name) shown literally by st.markdown, never as markup.
+
+    NB: a name like ![x](http://host/) would otherwise make the browser fetch that URL;
+    ':' goes too, or ':red[...]' and ':material/...:' would style or draw icons.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
 def guarded(fn):

@@ -8,9 +8,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import gallery, lab_charts
+from explorer import gallery, registry
 from explorer.checkpoints import LoadedModel
-from explorer.confidence import summarize
+from explorer.confidence import softmax, summarize
+from explorer.figures.calibration import agreement_figure
+from explorer.figures.outputs import probs_figure
 from explorer.ood import verdict_thresholds
 from explorer.preprocess import is_blob
 from explorer.summary import format_entropy_bits, format_top1
@@ -36,8 +38,9 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
     top1 = format_top1(logits, temperature)  # never rounds up to "1.0000"
     right.markdown(f"top-1 **{top1}**  \nentropy **{format_entropy_bits(summary.entropy_bits)}**")
     st.markdown(verdict_badge(summary.verdict))  # full column width: the badge never truncates
-    st.plotly_chart(lab_charts.probs_figure(logits, temperature), key=f"compare_probs_{name}",
-                    config={"displayModeBar": False})
+    probs = softmax(logits, temperature)  # (10,): raw outputs softmaxed, as on the Explorer
+    st.plotly_chart(probs_figure(probs, "", height=230, name="softmax", labels=False),
+                    key=f"compare_probs_{name}", config={"displayModeBar": False})
     if not loaded.outputs_logits:
         st.caption("Outputs already are probabilities; softmax again (as on the Explorer) "
                    "squashes them towards 1/10.")
@@ -49,10 +52,11 @@ def drawing_section(models: dict, errors: dict) -> None:
     if image28 is None:
         return
     temperature = float(st.session_state.get(common.TEMPERATURE_KEY, 1.0))
-    image_col, *cols = st.columns([0.55] + [1] * len(common.MODEL_NAMES), gap="medium")
+    names = registry.names()
+    image_col, *cols = st.columns([0.55] + [1] * len(names), gap="medium")
     with image_col:
         st.image(lab.thumbnail(image28, 140), caption="The 28×28 input", width=140)
-    for col, name in zip(cols, common.MODEL_NAMES):
+    for col, name in zip(cols, names):
         with col:
             model_block(name, models.get(name), errors.get(name), image28, temperature)
     st.caption(f"Probabilities at the Explorer's T = {temperature:.3g}. Verdicts read T = 1: "
@@ -74,13 +78,13 @@ def agreement_section(models: dict) -> None:
         st.info("Comparing needs at least two loadable models.")
         return
     labels = np.asarray(lab.testset_labels())  # (10000,)
-    logits_by_model = {name: lab.ranking_logits(loaded, lab.testset_logits(loaded))
+    logits_by_model = {name: loaded.ranking_logits(lab.testset_logits(loaded))
                        for name, loaded in models.items()}
     names, matrix = gallery.agreement_matrix(logits_by_model)
     disagree = gallery.disagreements(logits_by_model)
     map_col, text_col = st.columns([1, 1], gap="large")
     with map_col:
-        st.plotly_chart(lab_charts.agreement_figure(names, matrix), key="compare_agreement",
+        st.plotly_chart(agreement_figure(names, matrix), key="compare_agreement",
                         config={"displayModeBar": False})
         st.caption("Share of test images on which each pair of models predicts the same digit.")
     with text_col:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import insight_charts as ic
 from explorer.checkpoints import CheckpointError, LoadedModel
 from explorer.confidence import softmax
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, double_softmax
+from explorer.figures.outputs import bound_figure, probs_figure
+from explorer.figures.training import history_figure
 from ui import common, lab
 
 BASELINE, EXHIBIT = "mlp", "mlp_softmax"
@@ -53,14 +54,14 @@ def on_drawing(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
     cols = st.columns(3)
     if mlp is not None:
         probs = softmax(common.logits_for(mlp, image28))  # (10,)
-        cols[0].plotly_chart(ic.probs_figure(probs, "mlp: softmax(logits)<br>a real "
+        cols[0].plotly_chart(probs_figure(probs, "mlp: softmax(logits)<br>a real "
                              "probability, free to reach 1"), key="exhibit_mlp_chart")
     if exhibit is None:
         return
     own = common.logits_for(exhibit, image28).astype(np.float64)  # (10,) already probabilities
-    cols[1].plotly_chart(ic.probs_figure(own, "mlp_softmax: its own outputs<br>already "
+    cols[1].plotly_chart(probs_figure(own, "mlp_softmax: its own outputs<br>already "
                          "probabilities (nn.Softmax)"), key="exhibit_own_chart")
-    cols[2].plotly_chart(ic.probs_figure(double_softmax(own), "softmax(mlp_softmax outputs)"
+    cols[2].plotly_chart(probs_figure(double_softmax(own), "softmax(mlp_softmax outputs)"
                          "<br>what CrossEntropyLoss sees", bound=DOUBLE_SOFTMAX_BOUND),
                          key="exhibit_double_chart")
     cols[2].caption(f"Softmaxed again, no class can pass the dashed bound "
@@ -81,7 +82,7 @@ def bound_section(exhibit: LoadedModel | None) -> None:
     measured_col.metric("Measured max, test set", f"{double.max():.4f}",
                         help="The largest softmax(exhibit outputs) over all 10,000 test images "
                              "and all ten classes")
-    left.plotly_chart(ic.bound_figure(double.max(axis=0), DOUBLE_SOFTMAX_BOUND),
+    left.plotly_chart(bound_figure(double.max(axis=0), DOUBLE_SOFTMAX_BOUND),
                       key="exhibit_bound_chart")
 
 
@@ -128,7 +129,7 @@ def history_and_metrics(mlp: LoadedModel | None, exhibit: LoadedModel | None) ->
     histories = {m.name: m.meta["history"] for m in (mlp, exhibit)
                  if m is not None and m.meta.get("history")}
     if histories:
-        st.plotly_chart(ic.history_figure(histories, DOUBLE_SOFTMAX_MIN_LOSS),
+        st.plotly_chart(history_figure(histories, DOUBLE_SOFTMAX_MIN_LOSS),
                         key="exhibit_history_chart")
         st.caption("Solid: training set (with augmentation and dropout); dashed: validation. "
                    "The exhibit's loss can't cross the dotted floor.")

@@ -11,13 +11,20 @@ import numpy as np
 import streamlit as st
 
 from explorer.checkpoints import LoadedModel
-from explorer.preprocess import UploadError, canvas_to_mnist, is_blob, naive_resize, upload_to_mnist
-from ui import common
+from explorer.confidence import temperature_sweep
+from explorer.figures.explorer import explorer_figures
+from explorer.preprocess import (
+    UploadError,
+    canvas_to_mnist,
+    check_image28,
+    is_blob,
+    naive_resize,
+    upload_to_mnist,
+)
+from ui import canvas, common
 from ui import explorer_view as view
 
-CANVAS_SIDE = 280
-# Page-local keys. The counter is part of the canvas key: bumping it remounts a blank canvas.
-CANVAS_COUNTER_KEY = "canvas_counter"
+# Page-local keys (the canvas's own are in ui/canvas.py).
 EXAMPLE_SEEN_KEY = "_example_seen"  # digest of the example the canvas was last cleared for
 EXAMPLE_CLASS_KEY = "example_class"
 BRUSH_KEY = "brush_width"
@@ -43,7 +50,7 @@ def _forget_example() -> None:
 
 def _clear() -> None:
     """Clear button: a fresh canvas key really empties the canvas; the example goes too."""
-    st.session_state[CANVAS_COUNTER_KEY] = st.session_state.get(CANVAS_COUNTER_KEY, 0) + 1
+    canvas.clear()
     _forget_example()
     st.session_state[common.CURRENT_IMAGE_KEY] = None
     st.session_state[UPLOAD_ERROR_KEY] = None
@@ -68,25 +75,21 @@ def _upload() -> None:
     try:
         image28 = upload_to_mnist(uploaded.getvalue())
     except UploadError as err:
-        st.session_state[UPLOAD_ERROR_KEY] = f"**{uploaded.name}**: {err}"
+        st.session_state[UPLOAD_ERROR_KEY] = f"**{common.escape_markdown(uploaded.name)}**: {err}"
         return
-    common.send_to_explorer(image28, None, f"upload {uploaded.name}")
+    common.send_to_explorer(image28, None, f"upload {common.escape_markdown(uploaded.name)}")
 
 
-def _canvas_key() -> str:
-    """The canvas key; a newly arrived example (button or another page) clears the canvas."""
-    counter = st.session_state.setdefault(CANVAS_COUNTER_KEY, 0)
+def _example_arrived() -> bool:
+    """True once for a newly arrived example (button or another page): it clears the canvas."""
     digest = _digest(st.session_state.get(common.EXAMPLE_KEY))
-    if digest is not None and digest != st.session_state.get(EXAMPLE_SEEN_KEY):
-        counter = st.session_state[CANVAS_COUNTER_KEY] = counter + 1
+    arrived = digest is not None and digest != st.session_state.get(EXAMPLE_SEEN_KEY)
     st.session_state[EXAMPLE_SEEN_KEY] = digest
-    return f"canvas_{counter}"
+    return arrived
 
 
-def draw_column():
-    """Canvas, brush, Clear and Load-an-example; returns the canvas RGBA or None."""
-    from streamlit_drawable_canvas import st_canvas  # by name at run time: tests patch it
-
+def draw_column() -> tuple[np.ndarray | None, str, dict | None]:
+    """Canvas, brush, Clear, examples and upload; (canvas RGBA or None, canvas key, JSON)."""
     st.markdown("**Draw a digit here**")
     canvas_box = st.container()
     brush_col, clear_col = st.columns([3, 1], vertical_alignment="bottom")
@@ -100,12 +103,13 @@ def draw_column():
                      on_change=_upload, help="Any size and background; dark ink on paper works")
     if st.session_state.get(UPLOAD_ERROR_KEY):
         st.warning(st.session_state[UPLOAD_ERROR_KEY], icon=":material/image_not_supported:")
+    key = canvas.canvas_key(_example_arrived())
     with canvas_box:
-        result = st_canvas(
-            stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
-            update_streamlit=True, height=CANVAS_SIDE, width=CANVAS_SIDE,
-            drawing_mode="freedraw", return_image_data=True, key=_canvas_key())
-    return result.image_data  # (H, W, 4) uint8, or None before the first stroke
+        canvas_rgba, drawing_json = canvas.draw(brush, key)  # (280, 280, 4) uint8 or None
+    refused = canvas.rejection()
+    if refused:
+        st.warning(refused, icon=":material/gpp_bad:")
+    return canvas_rgba, key, drawing_json
 
 
 def _preprocessed(canvas_rgba: np.ndarray) -> np.ndarray | None:
@@ -117,16 +121,23 @@ def _preprocessed(canvas_rgba: np.ndarray) -> np.ndarray | None:
     return memo[1]
 
 
-def current_input(canvas_rgba) -> tuple[np.ndarray | None, str]:
-    """(image28, source): a drawing wins, then a loaded example, else (None, "blank")."""
+def current_input(canvas_rgba, key: str, drawing_json) -> tuple[np.ndarray | None, str]:
+    """(image28, source): a drawing wins, then a loaded example, else (None, "blank").
+
+    NB: a canvas remounted with the kept drawing (back from another page) sends nothing
+    until the next stroke: its kept 28×28 image stands in for it.
+    """
     drawn = None if canvas_rgba is None else _preprocessed(canvas_rgba)  # (28, 28) | None
+    if drawn is None and canvas_rgba is None:
+        drawn = canvas.kept_image(key)
+    canvas.remember(key, drawing_json, drawn)
     if drawn is not None:
         if st.session_state.get(common.EXAMPLE_KEY) is not None:
             _forget_example()  # the user drew: the example gives way
         return drawn, "drawing"
     example = st.session_state.get(common.EXAMPLE_KEY)
-    if example is not None:
-        return np.asarray(example, dtype=np.float32).reshape(28, 28), "example"
+    if example is not None:  # NB: sent by code, not checked by preprocessing: check it here
+        return check_image28(np.asarray(example, dtype=np.float32).reshape(28, 28)), "example"
     return None, "blank"
 
 
@@ -151,8 +162,8 @@ def live_panel(loaded: LoadedModel) -> None:
     # Equal thirds: at 1400 px each is wider than the 280 px canvas and preview.
     canvas_col, sees_col, pred_col = st.columns(3, gap="medium")
     with canvas_col:
-        canvas_rgba = draw_column()
-    image28, source = current_input(canvas_rgba)
+        canvas_rgba, key, drawing_json = draw_column()
+    image28, source = current_input(canvas_rgba, key, drawing_json)
     if source == "example":
         where = st.session_state.get(common.EXAMPLE_SOURCE_KEY) or "sent from another page"
         canvas_col.caption(f"Showing an example ({where}) until you draw or clear.")
@@ -162,8 +173,12 @@ def live_panel(loaded: LoadedModel) -> None:
         return
     logits = common.logits_for(loaded, image28)  # (10,), cached per image and model
     temperature = float(st.session_state[common.TEMPERATURE_KEY])
+    # NB: built before the slider is drawn, as the preview comes first: the slider returns
+    # this same T (its callbacks set TEMPERATURE_KEY before the rerun starts).
+    sweep = temperature_sweep(logits)
+    figures = explorer_figures(logits, image28, temperature, sweep)
     with sees_col:
-        view.model_sees(image28, source)
+        view.model_sees(figures, source)
         if st.toggle("Compare with a naive resize", key=NAIVE_KEY, on_change=_mirror_naive,
                      value=bool(st.session_state.get(NAIVE_ON_KEY, False))):
             naive = naive_resize(canvas_rgba) if source == "drawing" else None
@@ -172,8 +187,8 @@ def live_panel(loaded: LoadedModel) -> None:
         view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
     st.divider()
     temperature = temperature_controls(loaded)
-    view.output_charts(logits, temperature)
-    view.temperature_charts(logits, temperature)
+    view.output_charts(figures)
+    view.temperature_charts(figures, sweep)
     view.exact_values(logits, temperature)
 
 

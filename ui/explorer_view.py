@@ -4,12 +4,19 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import charts
 from explorer.checkpoints import LoadedModel
-from explorer.confidence import softmax, summarize
+from explorer.confidence import Sweep, softmax, summarize
+from explorer.figures.explorer import MODEL_SEES_SIDE
+from explorer.figures.images import image_figure, placeholder_figure
 from explorer.ood import describe_verdict, verdict_thresholds
 from explorer.preprocess import ink_mask
-from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
+from explorer.summary import (
+    argmax_fact,
+    format_entropy_bits,
+    format_margin,
+    format_top1,
+    values_table,
+)
 from ui import common
 
 VERDICT_BADGES = {"confident": ("green", ":material/check_circle:"),
@@ -23,7 +30,7 @@ def verdict_badge(verdict: str) -> str:
     return f":{colour}-badge[{icon} {verdict}]"
 
 
-IMAGE_SIDE = 280  # the 28×28 preview, as large as the canvas beside it
+IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
 PAGE_CSS = """<style>
 .st-key-prediction_card [data-testid="stMetricValue"] { font-size: 4rem; line-height: 1.1; }
@@ -37,7 +44,6 @@ PAGE_CSS = """<style>
 def page_style() -> None:
     """The explorer's few CSS rules; style-only HTML takes no room on the page."""
     st.html(PAGE_CSS)
-
 
 
 def model_card(loaded: LoadedModel) -> None:
@@ -69,7 +75,7 @@ def invitation(canvas_rgba, sees_col, pred_col) -> None:
     """
     with sees_col:
         st.markdown("**What the model sees** (28×28)")
-        st.plotly_chart(charts.placeholder_figure(IMAGE_SIDE), width="content",
+        st.plotly_chart(placeholder_figure(IMAGE_SIDE), width="content",
                         key="model_sees", config={"displayModeBar": False, "staticPlot": True})
         st.caption("Your drawing will show here as the model gets it: cropped, scaled "
                    "and centred in 28×28 pixels, like MNIST.")
@@ -88,10 +94,10 @@ def invitation(canvas_rgba, sees_col, pred_col) -> None:
                     "- what the **temperature** T does to them")
 
 
-def model_sees(image28: np.ndarray, source: str) -> None:
-    """The 28×28 input, as large as the canvas, with nearest-neighbour pixels."""
+def model_sees(figures: dict, source: str) -> None:
+    """The 28×28 input (figures from explorer_figures), as large as the canvas."""
     st.markdown("**What the model sees** (28×28)")
-    st.plotly_chart(charts.image_figure(image28, size=IMAGE_SIDE),
+    st.plotly_chart(figures["model_sees"],
                     width="content", key="model_sees", config={"displayModeBar": False})
     what = "your drawing, cropped, scaled to 20 px and centred like MNIST" \
         if source == "drawing" else "the example, used as is"
@@ -106,7 +112,7 @@ def naive_comparison(loaded: LoadedModel, naive28: np.ndarray | None, ours: int)
     logits = common.logits_for(loaded, naive28)
     probs = softmax(logits)
     guess = int(np.argmax(logits))
-    st.plotly_chart(charts.image_figure(naive28, "Naive resize", 200),
+    st.plotly_chart(image_figure(naive28, "Naive resize", 200),
                     width="content", key="naive_sees", config={"displayModeBar": False})
     agree = "same as" if guess == ours else "differs from"
     st.caption(f"Squashing all 280×280 px to 28×28 without cropping or centring: "
@@ -149,38 +155,37 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
                    f"softmax again: the double softmax squashes every answer towards 1/10.")
 
 
-def temperature_charts(logits: np.ndarray, temperature: float) -> None:
-    """The softmax-vs-T sweep, entropy/margin vs T, and the argmax fact line."""
-    sweep = charts.temperature_sweep(logits)
-    fact = charts.argmax_fact(sweep)
+def temperature_charts(figures: dict, sweep: Sweep) -> None:
+    """The softmax-vs-T sweep, entropy/margin vs T (from explorer_figures), the argmax fact."""
+    fact = argmax_fact(sweep)
     if sweep.argmax_constant:
         st.success(f"**{fact}** — temperature changes confidence, never the prediction.")
     else:
         st.warning(fact)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(charts.sweep_figure(sweep, temperature), key="sweep_chart")
+        st.plotly_chart(figures["sweep_chart"], key="sweep_chart")
         st.caption("Each class's probability as T goes from 0.05 to 20: low T sharpens "
                    "towards one-hot, high T flattens towards 1/10. Thick line: the "
                    "predicted class.")
     with right:
-        st.plotly_chart(charts.uncertainty_figure(sweep, temperature), key="uncertainty_chart")
+        st.plotly_chart(figures["uncertainty_chart"], key="uncertainty_chart")
         st.caption("Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
                    "is the current T.")
 
 
-def output_charts(logits: np.ndarray, temperature: float) -> None:
-    """Logits, softmax at T (ghost T = 1) and per-class sigmoid, side by side."""
+def output_charts(figures: dict) -> None:
+    """Logits, softmax at T (ghost T = 1) and per-class sigmoid (from explorer_figures)."""
     cols = st.columns(3)
     with cols[0]:
-        st.plotly_chart(charts.logits_figure(logits), key="logits_chart")
+        st.plotly_chart(figures["logits_chart"], key="logits_chart")
         st.caption("Raw scores: signed, unbounded, not probabilities yet. Temperature "
                    "divides them all by T.")
     with cols[1]:
-        st.plotly_chart(charts.softmax_figure(logits, temperature), key="softmax_chart")
+        st.plotly_chart(figures["softmax_chart"], key="softmax_chart")
         st.caption("Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.")
     with cols[2]:
-        st.plotly_chart(charts.sigmoid_figure(logits, temperature), key="sigmoid_chart")
+        st.plotly_chart(figures["sigmoid_chart"], key="sigmoid_chart")
         st.caption("One-vs-rest sigmoid of each logit on its own: the bars do not sum to 1.")
 
 

@@ -1,6 +1,6 @@
 """Gallery page: the test set's confident mistakes and uncertain cases, and the confusion matrix.
 
-Flow: cached test-set logits -> lab.select_examples (explorer.gallery) -> a grid of
+Flow: cached test-set logits -> explorer.gallery.select_examples -> a grid of
 thumbnails; any of them opens in the explorer. A confusion cell is chosen with the
 true/predicted selectboxes, which also filter every view.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import lab_charts
+from explorer import gallery
 from explorer.evaluation import confusion_matrix
+from explorer.figures.calibration import confusion_figure
 from explorer.summary import format_top1
 from ui import common, lab
 
@@ -26,7 +27,7 @@ def _class(choice) -> int | None:
 
 def controls() -> tuple[str, int | None, int | None, int]:
     """The view, the true/predicted filters (a confusion cell when both are set), the count."""
-    st.selectbox("Show", lab.VIEWS, key=VIEW_KEY)
+    st.selectbox("Show", gallery.VIEWS, key=VIEW_KEY)
     left, right = st.columns(2)
     true_class = left.selectbox("True class", CLASS_CHOICES, key=TRUE_KEY)
     predicted = right.selectbox("Predicted class", CLASS_CHOICES, key=PRED_KEY)
@@ -41,7 +42,7 @@ def describe(view: str, true_class, predicted, shown: int, matching: int) -> str
     if predicted is not None:
         where.append(f"predicted {predicted}")
     scope = " and ".join(where) or "all 10,000 test images"
-    what = "mistakes" if view == lab.VIEWS[0] else "images"
+    what = "mistakes" if view == gallery.VIEWS[0] else "images"
     return f"{view} among {scope}: {matching:,} {what} match, showing {shown}."
 
 
@@ -62,7 +63,7 @@ def main() -> None:
     if loaded is None:
         return
     labels = np.asarray(lab.testset_labels())  # (10000,)
-    logits = lab.ranking_logits(loaded, lab.testset_logits(loaded))  # (10000, 10)
+    logits = loaded.ranking_logits(lab.testset_logits(loaded))  # (10000, 10)
     if not loaded.outputs_logits:
         st.caption("mlp_softmax outputs probabilities: confidences here are its own.")
     matrix_col, control_col = st.columns([1.1, 1], gap="large")
@@ -73,12 +74,13 @@ def main() -> None:
                     f"{int(wrong.sum()):,} mistakes on 10,000.")
     cell = None if true_class is None or predicted is None else (true_class, predicted)
     with matrix_col:
-        st.plotly_chart(lab_charts.confusion_figure(confusion_matrix(logits, labels), cell),
+        st.plotly_chart(confusion_figure(confusion_matrix(logits, labels), cell),
                         key="gallery_confusion", config={"displayModeBar": False})
         st.caption("Confusion matrix: rows are true labels, columns predictions; colour on a "
                    "log scale so single mistakes show. Pick a cell with the two class "
                    "selectboxes.")
-    indices, matching = lab.select_examples(logits, labels, view, true_class, predicted, count)
+    indices, matching = gallery.select_examples(logits, labels, view, true_class, predicted,
+                                                count)
     with control_col:
         st.info(describe(view, true_class, predicted, len(indices), matching))
     st.divider()

@@ -11,17 +11,13 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer import gallery
-from explorer.calibration import calibration_report, fit_temperature
+from explorer import registry
 from explorer.checkpoints import CheckpointError, LoadedModel
-from explorer.confidence import as_logits
 from explorer.data import load_test_float, load_test_split
 from explorer.inference import predict_logits
 from ui import common
 
 REFIT_KEY = "lab_refit"  # plain key: {checkpoint id: refit result dict}
-VIEWS = ("Most confident mistakes", "Most uncertain (highest entropy)",
-         "Most uncertain (smallest margin)", "All, in test-set order")
 THUMB_SIDE = 84  # 3× the 28 px digit, nearest-neighbour
 
 
@@ -55,64 +51,19 @@ def testset_image(index: int) -> np.ndarray:
     return load_test_split()[0][int(index)].astype(np.float32) / 255.0
 
 
-def ranking_logits(loaded: LoadedModel, outputs: np.ndarray) -> np.ndarray:
-    """Outputs fit for ranking and confidences: the exhibit's probabilities go in as their log.
-
-    NB: mlp_softmax outputs probabilities; see explorer.gallery's docstring.
-    """
-    return as_logits(outputs, loaded.outputs_logits)
-
-
 def checkpoint_id(loaded: LoadedModel) -> str:
     return f"{loaded.path}:{loaded.meta.get('weights_sha256', '')}"
 
 
-def load_models(names=common.MODEL_NAMES) -> tuple[dict[str, LoadedModel], dict[str, str]]:
-    """The loadable models by name, and the error message of each one that is not."""
+def load_models(names=None) -> tuple[dict[str, LoadedModel], dict[str, str]]:
+    """The loadable models by name (default: every registered one), and each one's error."""
     loaded, errors = {}, {}
-    for name in names:
+    for name in registry.names() if names is None else names:
         try:
             loaded[name] = common.get_model(name)
         except CheckpointError as err:
             errors[name] = str(err)
     return loaded, errors
-
-
-# --- Picks --------------------------------------------------------------------------------
-def select_examples(logits, labels, view: str, true_class: int | None,
-                    predicted_class: int | None, k: int) -> tuple[np.ndarray, int]:
-    """Up to k test indices for a gallery view within a true/predicted filter, and the matches."""
-    candidates = gallery.filter_indices(logits, labels, true_class, predicted_class)
-    sub_logits, sub_labels = np.asarray(logits)[candidates], np.asarray(labels)[candidates]
-    if view == VIEWS[0]:
-        wrong = int((sub_logits.argmax(axis=1) != sub_labels).sum())
-        return candidates[gallery.most_confident_mistakes(sub_logits, sub_labels, k)], wrong
-    if view == VIEWS[1]:
-        return candidates[gallery.most_uncertain(sub_logits, k, by="entropy")], len(candidates)
-    if view == VIEWS[2]:
-        return candidates[gallery.most_uncertain(sub_logits, k, by="margin")], len(candidates)
-    if view == VIEWS[3]:
-        return candidates[:k], len(candidates)
-    raise ValueError(f"unknown gallery view {view!r}; choose one of {VIEWS}")
-
-
-def refit_on_half(logits, labels, checkpoint_t: float) -> dict:
-    """Fit T on the even-indexed test images; NLL/ECE on the odd-indexed half at three T's.
-
-    NB: a demonstration only; the checkpoint's T comes from a validation split of the
-    training images, and fitting on test images would leak if it were kept.
-    """
-    logits, labels = np.asarray(logits), np.asarray(labels)
-    fit_idx, eval_idx = np.arange(0, len(labels), 2), np.arange(1, len(labels), 2)
-    refit_t = fit_temperature(logits[fit_idx], labels[fit_idx])
-    rows = []
-    for setting, t in (("T = 1", 1.0), ("checkpoint T", float(checkpoint_t)),
-                       ("refit T", refit_t)):
-        report = calibration_report(logits[eval_idx], labels[eval_idx], t)
-        rows.append({"setting": setting, "T": t, "NLL (nats)": report["nll"],
-                     "ECE": report["ece"], "accuracy": report["accuracy"]})
-    return {"temperature": refit_t, "rows": rows, "n_fit": len(fit_idx),
-            "n_eval": len(eval_idx)}
 
 
 # --- Thumbnails and the example grid -------------------------------------------------------

@@ -7,10 +7,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import charts
-from explorer import insight_charts as ic
 from explorer.checkpoints import LoadedModel
-from explorer.confidence import as_logits, softmax
+from explorer.figures.images import image_figure
+from explorer.figures.outputs import probs_figure
+from explorer.figures.robustness import distortion_sweep_figure
 from explorer.robustness import SWEEP_PARAMS, sweep, transform
 from explorer.summary import format_top1
 from ui import common
@@ -41,11 +41,6 @@ def _reset() -> None:
         st.session_state[slider_key(param)] = neutral
 
 
-def probs_of(loaded: LoadedModel, outputs: np.ndarray) -> np.ndarray:
-    """Class probabilities from model outputs; the exhibit's are its own, as sweep() takes them."""
-    return softmax(as_logits(outputs, loaded.outputs_logits))
-
-
 def sliders() -> dict[str, float]:
     """The five distortion sliders and a reset button; returns {param: value}."""
     values = {}
@@ -73,8 +68,8 @@ def memo_sweep(loaded: LoadedModel, image28: np.ndarray, param: str):
 
 def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> None:
     """Prediction on the distorted image, its probabilities over the undistorted ones."""
-    before = probs_of(loaded, common.logits_for(loaded, image28))  # (10,)
-    after = probs_of(loaded, common.logits_for(loaded, moved))  # (10,)
+    before = loaded.class_probs(common.logits_for(loaded, image28))  # (10,)
+    after = loaded.class_probs(common.logits_for(loaded, moved))  # (10,)
     top = int(np.argmax(after))
     change = after[top] - before[top]
     # softmax(log p) = p: format_top1 then writes "1 − 2e-06" instead of rounding to 1.0000.
@@ -84,7 +79,7 @@ def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> N
         st.metric("Top-1 probability", top1(after), border=True,
                   delta=None if np.array_equal(moved, image28) else f"{change:+.4f}",
                   delta_color="off")
-    st.plotly_chart(ic.probs_figure(after, "Probabilities on the distorted digit<br>grey: "
+    st.plotly_chart(probs_figure(after, "Probabilities on the distorted digit<br>grey: "
                                     "undistorted", ghost=before),
                     key="robust_probs", config={"displayModeBar": False})
     st.caption(f"Undistorted, the model says **{int(np.argmax(before))}** "
@@ -98,7 +93,7 @@ def sweep_section(loaded: LoadedModel, image28: np.ndarray, values: dict[str, fl
                          format_func=lambda p: SLIDERS[p][0])
     xs, probs = memo_sweep(loaded, image28, param)  # (41,), (41, 10)
     label = NAMES[param]
-    st.plotly_chart(ic.sweep_figure(xs, probs, values[param], label), key="robust_sweep")
+    st.plotly_chart(distortion_sweep_figure(xs, probs, values[param], label), key="robust_sweep")
     others = [NAMES[p] for p in SLIDERS if p != param and values[p] != SLIDERS[p][4]]
     note = (f" The sweep ignores the other sliders ({', '.join(others)}): it starts from the "
             "undistorted digit." if others else "")
@@ -123,9 +118,9 @@ def main() -> None:
         values = sliders()
     moved = distort(image28, values)  # (28, 28)
     with image_col:
-        st.plotly_chart(charts.image_figure(moved, "Distorted input (28×28)", 240),
+        st.plotly_chart(image_figure(moved, "Distorted input (28×28)", 240),
                         width="content", key="robust_image", config={"displayModeBar": False})
-        st.plotly_chart(charts.image_figure(image28, "Undistorted", 140), width="content",
+        st.plotly_chart(image_figure(image28, "Undistorted", 140), width="content",
                         key="robust_original", config={"displayModeBar": False})
     with pred_col:
         prediction(loaded, image28, moved)

@@ -9,10 +9,16 @@ import numpy as np
 import streamlit as st
 from torch import nn
 
-from explorer import charts, saliency
-from explorer import insight_charts as ic
+from explorer import saliency
 from explorer.checkpoints import LoadedModel
-from explorer.models import CNN, MLP
+from explorer.figures.images import (
+    diverging_grid_figure,
+    feature_maps_figure,
+    image_figure,
+    saliency_figure,
+    units_figure,
+    weights_figure,
+)
 from ui import common
 
 METHODS = {"Integrated gradients": saliency.integrated_gradients,
@@ -51,16 +57,16 @@ def saliency_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     target = predicted if choice == PREDICTED else int(choice)
     attr = attribution(loaded, image28, method, target)
     input_col, map_col, text_col = st.columns([1, 1.25, 1.1], gap="medium")
-    input_col.plotly_chart(charts.image_figure(image28, "The input (28×28)", 280),
+    input_col.plotly_chart(image_figure(image28, "The input (28×28)", 280),
                            width="content", key="saliency_input",
                            config={"displayModeBar": False})
-    map_col.plotly_chart(ic.saliency_figure(attr, f"{method} for class {target}", 280),
+    map_col.plotly_chart(saliency_figure(attr, f"{method} for class {target}", 280),
                          width="content", key="saliency_map", config={"displayModeBar": False})
     with text_col:
         explain_map(loaded, image28, attr, method, target, predicted)
     if st.toggle("Show the map for all ten classes", key=ALL_KEY):
         maps = np.stack([attribution(loaded, image28, method, k) for k in range(10)])
-        st.plotly_chart(ic.diverging_grid_figure(maps, [f"class {k}" for k in range(10)],
+        st.plotly_chart(diverging_grid_figure(maps, [f"class {k}" for k in range(10)],
                                                  cols=5, panel_px=230),
                         key="saliency_all", config={"displayModeBar": False})
         st.caption("One colour scale for all ten: compare how much evidence each class finds.")
@@ -69,13 +75,12 @@ def saliency_section(loaded: LoadedModel, image28: np.ndarray) -> None:
 def explain_map(loaded: LoadedModel, image28: np.ndarray, attr: np.ndarray, method: str,
                 target: int, predicted: int) -> None:
     """The caption, and for IG the completeness check: the map sums to the output's change."""
-    what = "probability" if not loaded.meta.get("outputs_logits", True) else "logit"
+    what = "logit" if loaded.outputs_logits else "probability"
     st.markdown(f"**Red** pixels push the model towards class **{target}** (they raise its "
                 f"{what}); **blue** pixels push against it; white ones don't matter. "
                 f"The model predicts **{predicted}**.")
     if method == "Integrated gradients":
-        both = np.stack([image28, np.zeros_like(image28)])  # (2, 28, 28): yours, black
-        at_image, at_black = saliency.target_output(loaded, both, target)
+        at_black, at_image = saliency.output_change(loaded, image28, target)
         st.metric("Sum of the map", f"{attr.sum():+.3f}")
         st.caption(f"Close to the {what}'s change from a black image to yours, "
                    f"{at_image - at_black:+.3f} ({at_black:+.3f} → {at_image:+.3f}): integrated "
@@ -90,7 +95,7 @@ def explain_map(loaded: LoadedModel, image28: np.ndarray, attr: np.ndarray, meth
 def cnn_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     st.subheader("The CNN's first convolution: 32 feature maps")
     maps = saliency.cnn_feature_maps(loaded, image28)  # (32, 26, 26)
-    st.plotly_chart(ic.feature_maps_figure(maps), key="feature_maps",
+    st.plotly_chart(feature_maps_figure(maps), key="feature_maps",
                     config={"displayModeBar": False})
     st.caption("Each map is one learned 3×3 filter slid over your digit, after ReLU: bright "
                "where its pattern (an edge, a stroke direction) is present. One colour scale "
@@ -103,7 +108,7 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     sigmoid_units = saliency.mlp_top_units(loaded, image28, k=N_UNITS, layer="hidden2")
     chart_col, weights_col = st.columns([1, 2.2], gap="medium")
     strongest = tanh_units + sigmoid_units
-    chart_col.plotly_chart(ic.units_figure(strongest), key="top_units",
+    chart_col.plotly_chart(units_figure(strongest), key="top_units",
                            config={"displayModeBar": False})
     chart_col.caption(f"The {N_UNITS} units of each layer furthest from their resting value "
                       "(tanh 0, sigmoid 0.5), where each bar starts.")
@@ -112,12 +117,15 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     with weights_col:
         st.markdown("**What the strongest tanh units look for**: their incoming weights from "
                     "the 784 pixels")
-        st.plotly_chart(ic.weights_figure(weights, [f"hidden1 #{i}: a = {a:+.2f}"
+        st.plotly_chart(weights_figure(weights, [f"hidden1 #{i}: a = {a:+.2f}"
                                                     for _, i, a in tanh_units], cols=3),
                         key="unit_weights", config={"displayModeBar": False})
         st.caption("Red weights raise the unit when those pixels are inked, blue ones lower it "
                    "(they act on the normalised image). A unit near −1 is driven by the "
                    "opposite pattern.")
+
+
+SECTIONS = {"cnn": cnn_section, "mlp": mlp_section}
 
 
 @common.guarded
@@ -133,10 +141,9 @@ def main() -> None:
         return
     saliency_section(loaded, image28)
     st.divider()
-    if isinstance(loaded.model, CNN):
-        cnn_section(loaded, image28)
-    elif isinstance(loaded.model, MLP):
-        mlp_section(loaded, image28)
+    internals = SECTIONS.get(loaded.arch.family)  # what the registry says its internals are
+    if internals is not None:
+        internals(loaded, image28)
 
 
 main()

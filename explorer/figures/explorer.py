@@ -1,0 +1,27 @@
+"""Every figure the Explorer page draws after a stroke, in one call (the benchmark times it)."""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from explorer.confidence import Sweep
+from explorer.figures import images, outputs
+from explorer.figures import temperature as against_t
+
+MODEL_SEES_SIDE = 280  # the 28×28 preview, as large as the canvas beside it
+
+
+def explorer_figures(logits, image28, temperature: float, sweep: Sweep) -> dict[str, go.Figure]:
+    """The Explorer's figures keyed by their st.plotly_chart keys.
+
+    `sweep` is confidence.temperature_sweep(logits): the page also reads it for the
+    argmax fact, so it is computed once, by the caller.
+    NB: functions are looked up on their modules at call time, so a test can patch them.
+    """
+    return {
+        "model_sees": images.image_figure(image28, size=MODEL_SEES_SIDE),
+        "logits_chart": outputs.logits_figure(logits),
+        "softmax_chart": outputs.softmax_figure(logits, temperature),
+        "sigmoid_chart": outputs.sigmoid_figure(logits, temperature),
+        "sweep_chart": against_t.temperature_sweep_figure(sweep, temperature),
+        "uncertainty_chart": against_t.uncertainty_figure(sweep, temperature),
+    }

@@ -1,0 +1,120 @@
+"""What a model outputs, per class: logit, softmax and sigmoid bars, probability bars."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+from explorer.confidence import sigmoid, softmax
+from explorer.figures.base import (
+    BOUND_COLOUR,
+    CLASSES,
+    GHOST,
+    INK,
+    class_bar_layout,
+    figure,
+    finite,
+    hline,
+    line_label,
+    top_colours,
+    two_line_title,
+)
+from explorer.models import N_CLASSES
+
+ZERO_LINE = "#888"
+
+
+def _bar_label(value: float) -> str:
+    """One decimal, none from 10 up: neighbouring labels must not run into each other."""
+    return f"{value:.1f}" if abs(value) < 9.95 else f"{value:.0f}"
+
+
+def logits_figure(logits, title: str = "Logits") -> go.Figure:
+    """Signed logit bars with a zero line and readable values; the argmax bar in the accent."""
+    z = np.asarray(logits, dtype=np.float64).reshape(-1)  # (10,)
+    # NB: plotly shrinks outside labels to the bar's width (~7 px here) unless told not to.
+    bars = dict(type="bar", x=CLASSES, y=z, marker=dict(color=top_colours(z)), name="logit",
+                text=[_bar_label(v) for v in z], textposition="outside", cliponaxis=False,
+                constraintext="none", textfont=dict(size=12, color=INK),
+                hovertemplate="class %{x}: logit %{y:.4f}<extra></extra>")
+    return figure([bars], class_bar_layout(title, "logit",
+                                           shapes=[hline(0, color=ZERO_LINE, width=1.5)]))
+
+
+def softmax_figure(logits, temperature: float) -> go.Figure:
+    """softmax(z / T) bars (sum shown in the title) over ghost bars of T = 1."""
+    z = np.asarray(logits, dtype=np.float64).reshape(-1)
+    probs, ghost = softmax(z, temperature), softmax(z, 1.0)  # (10,), (10,)
+    traces = [
+        dict(type="bar", x=CLASSES, y=ghost, marker=dict(color=GHOST), name="T = 1",
+             hovertemplate="class %{x}: p = %{y:.4f} at T = 1<extra></extra>"),
+        dict(type="bar", x=CLASSES, y=probs, marker=dict(color=top_colours(probs)),
+             name=f"T = {temperature:.3g}",
+             hovertemplate="class %{x}: p = %{y:.4f}<extra></extra>"),
+    ]
+    title = two_line_title(f"Softmax at T = {temperature:.3g}", f"Σ = {probs.sum():.3f}")
+    return figure(traces, class_bar_layout(title, "probability", barmode="overlay",
+                                           y_range=[0, 1.05]))
+
+
+def sigmoid_figure(logits, temperature: float) -> go.Figure:
+    """Per-class sigmoid(z / T) bars; their sum (≠ 1) in the title and a line at 0.5."""
+    z = np.asarray(logits, dtype=np.float64).reshape(-1)
+    probs = sigmoid(z, temperature)  # (10,)
+    bars = dict(type="bar", x=CLASSES, y=probs, marker=dict(color=top_colours(probs)),
+                name="sigmoid", hovertemplate="class %{x}: σ = %{y:.4f}<extra></extra>")
+    title = two_line_title(f"Sigmoid at T = {temperature:.3g}", f"Σ = {probs.sum():.3f}")
+    line = hline(0.5, color=ZERO_LINE, dash="dot", width=1)
+    return figure([bars], class_bar_layout(title, "sigmoid(z / T)", shapes=[line],
+                                           y_range=[0, 1.05]))
+
+
+def _prob_bars(probs: np.ndarray, name: str, labels: bool) -> dict:
+    """(10,) probability bars, argmax in the accent; values written above them if `labels`."""
+    bars = dict(type="bar", x=CLASSES, y=probs, marker=dict(color=top_colours(probs)),
+                name=name, hovertemplate="class %{x}: p = %{y:.4f}<extra></extra>")
+    if labels:
+        bars.update(text=[f"{v:.3f}" for v in probs], textposition="outside",
+                    cliponaxis=False)
+    return bars
+
+
+def _bound_line(bound: float) -> dict:
+    """Shapes and annotations of the dashed double-softmax bound line, for a layout."""
+    line = hline(float(bound), color=BOUND_COLOUR, width=2, dash="dash")
+    return dict(shapes=[line], annotations=[
+        line_label(line, f"bound e/(e+9) = {bound:.3f}", BOUND_COLOUR, "left")])
+
+
+def probs_figure(probs, title: str = "", *, bound: float | None = None, ghost=None,
+                 y_max: float = 1.05, height: int | None = None, name: str = "p",
+                 labels: bool = True) -> go.Figure:
+    """(10,) probability bars, argmax in the accent; optional bound line and ghost bars.
+
+    Callers compute the probabilities (explorer.confidence); `ghost` is another (10,) row
+    drawn grey behind them. `labels=False` leaves out the values above the bars (narrow
+    columns); `name` names the bars' trace.
+    """
+    p = finite(probs, (N_CLASSES,))
+    traces = []
+    if ghost is not None:
+        traces.append(dict(type="bar", x=CLASSES, y=finite(ghost, (N_CLASSES,)),
+                           marker=dict(color=GHOST), name="before",
+                           hovertemplate="class %{x}: p = %{y:.4f} before<extra></extra>"))
+    traces.append(_prob_bars(p, name, labels))
+    extra = {} if bound is None else _bound_line(bound)
+    return figure(traces, class_bar_layout(title, "probability", y_range=[0, y_max],
+                                           height=height, barmode="overlay", **extra))
+
+
+def bound_figure(max_per_class, bound: float) -> go.Figure:
+    """Per-class max of softmax(exhibit outputs) over a data set, under the bound line."""
+    peak = finite(max_per_class, (N_CLASSES,))
+    title = (f"Exhibit, softmaxed again: highest value per class over the test set<br>"
+             f"overall max {peak.max():.4f} ≤ bound {bound:.4f} "
+             f"(gap {bound - peak.max():.1e})")
+    bars = _prob_bars(peak, "p", labels=True)
+    # Bars reach the bound line: labels inside keep them clear of its annotation.
+    bars.update(textposition="inside", insidetextanchor="middle", textfont=dict(color="white"))
+    y_max = max(0.3, float(peak.max()) * 1.15)
+    return figure([bars], class_bar_layout(title, "probability", y_range=[0, y_max],
+                                           barmode="overlay", **_bound_line(bound)))

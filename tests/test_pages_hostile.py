@@ -1,0 +1,110 @@
+"""Hostile or unlucky input through the whole app (AppTest): each case named after its defect."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
+from tests.apptest import app, assert_clean, canvas_from_digit, metric, need_checkpoints
+from ui import common
+
+DRAWING_JSON = {"objects": [{"type": "path", "path": [["M", 100, 50], ["L", 100, 230]]}]}
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_drawing_survives_a_page_change(canvas):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(7)
+    canvas.json = DRAWING_JSON
+    at = app().run()
+    assert metric(at, "Prediction") == "7"
+    first_key = canvas.calls[-1]["key"]
+    at.switch_page("ui/calibration_page.py").run()
+    assert_clean(at)
+    assert any("Your drawing" in md.value for md in at.markdown)
+    # A remounted real canvas shows its initial drawing but sends nothing until a stroke.
+    canvas.image = canvas.json = None
+    at.switch_page("ui/explorer_page.py").run()
+    assert_clean(at)
+    call = canvas.calls[-1]
+    assert call["key"] != first_key and call["initial_drawing"] == DRAWING_JSON
+    assert metric(at, "Prediction") == "7"
+    assert at.session_state[common.CURRENT_IMAGE_KEY] is not None
+    at.run()  # later runs keep the same canvas: no remount on every rerun
+    assert canvas.calls[-1]["key"] == call["key"] and metric(at, "Prediction") == "7"
+    at.button(key="clear_canvas").click().run()
+    assert metric(at, "Prediction") is None and canvas.calls[-1]["initial_drawing"] is None
+
+
+def test_markdown_file_name_is_shown_literally(canvas):
+    need_checkpoints("cnn")
+    name = "![x](http://127.0.0.1:9/beacon.png) :red[boom].png"
+    at = app().run()
+    at.file_uploader(key="upload_image").upload(name, b"not an image", "image/png").run()
+    assert not at.exception
+    (warning,) = at.warning
+    assert "](http" not in warning.value and ":red[" not in warning.value
+    assert r"\!\[x\]\(http\:" in warning.value  # every markup character escaped
+    digit = Image.fromarray(255 - canvas_from_digit(3)[0][..., 0])
+    at.file_uploader(key="upload_image").upload(name, _png(digit), "image/png").run()
+    assert_clean(at)
+    shown = [c.value for c in at.caption if "Showing an example" in c.value]
+    assert shown and "](http" not in shown[0] and ":red[" not in shown[0]
+
+
+def _break(folder, field: str, value) -> None:
+    meta = json.loads((folder / "meta.json").read_text())
+    keys = field.split(".")
+    target = meta
+    for key in keys[:-1]:
+        target = target[key]
+    target[keys[-1]] = value
+    (folder / "meta.json").write_text(json.dumps(meta))
+
+
+@pytest.mark.parametrize("field,value", [("config.hidden", -5), ("arch", ["cnn"])])
+def test_bad_default_model_leaves_the_other_models_usable(canvas, monkeypatch, tmp_path,
+                                                          field, value):
+    need_checkpoints("cnn", "mlp")
+    for name in ("cnn", "mlp"):
+        shutil.copytree(CHECKPOINT_DIR / name, tmp_path / name)
+    _break(tmp_path / "cnn", field, value)
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    canvas.image, _ = canvas_from_digit(5)
+    at = app().run()
+    assert not at.exception
+    (error,) = at.error
+    assert field.split(".")[0] in error.value and "cnn" in error.value
+    assert str(tmp_path) not in error.value  # no server path in the page
+    assert at.sidebar.selectbox(key=common.MODEL_KEY).options  # the picker is there
+    at.selectbox(key=common.MODEL_KEY).set_value("mlp").run()
+    assert_clean(at)
+    assert metric(at, "Prediction") is not None
+
+
+def test_non_finite_image_is_an_error_not_a_prediction(canvas):
+    need_checkpoints("cnn")
+    at = app()
+    image = np.zeros((28, 28), np.float32)
+    image[10:20, 12:16] = np.nan
+    at.session_state[common.EXAMPLE_KEY] = image
+    at.run()
+    assert not at.exception
+    assert any("NaN or inf" in e.value for e in at.error)
+    assert metric(at, "Prediction") is None
+
+
+def test_no_traceback_reaches_the_browser():
+    config = (common.__file__.rsplit("/ui/", 1)[0] + "/.streamlit/config.toml")
+    text = open(config).read()
+    assert 'showErrorDetails = "none"' in text
