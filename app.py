@@ -6,7 +6,7 @@ import logging
 
 import streamlit as st
 
-from ui import common
+from ui import models, state, widgets
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -24,15 +24,15 @@ PAGES = [
 
 
 
-@common.guarded
+@widgets.guarded
 def shell(url_path: str) -> None:
     """Title, shared state and the sidebar picker; an error here leaves the pages usable."""
-    common.init_state()
-    common.note_page(url_path)
-    common.preload_default_model()  # so the first stroke does not wait for torch
+    state.init_state()
+    state.note_page(url_path)
+    models.preload_default_model()  # so the first stroke does not wait for torch
     st.title("Digit Confidence Explorer")
     st.caption("Logits, softmax, per-class sigmoid and temperature for a digit you draw.")
-    common.model_picker()
+    models.model_picker()
 
 
 page = st.navigation(PAGES)

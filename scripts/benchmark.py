@@ -81,7 +81,7 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def main(argv=None) -> dict:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("models", nargs="*", default=list(registry.names()),
@@ -89,7 +89,11 @@ def main(argv=None) -> dict:
     p.add_argument("--strokes", type=int, default=200, help="canvases timed per model")
     p.add_argument("--warmup", type=int, default=10, help="untimed strokes first")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
     torch.set_num_threads(args.threads)
     n_mnist = args.strokes // 2
     canvases = [c for c, _, _ in drawn_canvases(n_mnist, args.strokes - n_mnist)]

@@ -88,7 +88,7 @@ def evaluate(name: str, tolerance: float, drawn: dict | None, drawn_what: str = 
     return result
 
 
-def main(argv=None) -> dict:
+def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("checkpoints", nargs="*", default=list(registry.names()),
@@ -99,7 +99,11 @@ def main(argv=None) -> dict:
     p.add_argument("--drawn-strokes", type=int, default=1000, help="hand-made stroke digits")
     p.add_argument("--seed", type=int, default=0, help="seed of the drawn test set")
     p.add_argument("--no-drawn", action="store_true", help="skip the drawn-digit test")
-    args = p.parse_args(argv)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
     drawn = None if args.no_drawn else drawn_sets(args.drawn_mnist, args.drawn_strokes,
                                                   args.seed)
     what = f"seed {args.seed}; {args.drawn_mnist} redrawn MNIST + {args.drawn_strokes} strokes"

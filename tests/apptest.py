@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
 from explorer.preprocess import CANVAS_SIDE
-from ui import common
+from ui import state
 
 
 def need_checkpoints(*names: str) -> None:
@@ -82,10 +82,10 @@ def open_page(page: str, model: str | None = None, image28=None) -> AppTest:
     """The app run once, then switched to ui/<page>_page.py with a model and current image."""
     at = app(timeout=120)
     if model is not None:
-        at.session_state[common.MODEL_KEY] = model
+        at.session_state[state.MODEL_KEY] = model
     at.run()
     if image28 is not None:
-        at.session_state[common.CURRENT_IMAGE_KEY] = image28
+        at.session_state[state.CURRENT_IMAGE_KEY] = image28
     at.switch_page(f"ui/{page}_page.py")
     return at.run()
 

@@ -27,7 +27,7 @@ from tests.apptest import (
     need_checkpoints,
     verdict,
 )
-from ui import common
+from ui import models, state, widgets
 
 SIDE = CANVAS_SIDE
 
@@ -38,7 +38,7 @@ def test_blank_canvas_invites_drawing_and_shows_no_charts(canvas):
     assert_clean(at)
     assert any("Draw a digit" in info.value for info in at.info)
     assert metric(at, "Prediction") is None
-    assert not [c for c in at.get("plotly_chart") if c.key != "model_sees"]
+    assert not [c for c in at.get("plotly_chart") if c.key != "explorer_model_sees"]
     call = canvas.calls[-1]
     assert call["return_image_data"] and call["update_streamlit"]
     assert (call["stroke_color"], call["background_color"]) == ("#FFFFFF", "#000000")
@@ -62,10 +62,10 @@ def test_drawn_digit_is_predicted_with_all_charts(canvas, label):
     assert metric(at, "Prediction") == str(label)
     assert verdict(at) == "confident"
     keys = {c.key for c in at.get("plotly_chart")}
-    assert {"model_sees", "logits_chart", "softmax_chart", "sigmoid_chart", "sweep_chart",
-            "uncertainty_chart"} <= keys
+    assert {"explorer_model_sees", "explorer_logits_chart", "explorer_softmax_chart",
+            "explorer_sigmoid_chart", "explorer_sweep_chart", "explorer_uncertainty_chart"} <= keys
     assert any(f"argmax is {label} at every T" in s.value for s in at.success)
-    assert at.session_state[common.CURRENT_IMAGE_KEY].shape == (28, 28)
+    assert at.session_state[state.CURRENT_IMAGE_KEY].shape == (28, 28)
     assert len(at.dataframe) >= 1
 
 
@@ -89,10 +89,10 @@ def test_speck_gets_an_explanation_not_charts(canvas):
 
 def test_example_shows_true_label_until_the_user_draws_or_clears(canvas, monkeypatch):
     need_checkpoints("cnn")
-    monkeypatch.setattr(common, "example_rng", lambda: np.random.default_rng(0))
+    monkeypatch.setattr(state, "example_rng", lambda: np.random.default_rng(0))
     at = app().run()
-    at.selectbox(key="example_class").set_value(7).run()
-    at.button(key="load_example").click().run()
+    at.selectbox(key="explorer_example_class").set_value(7).run()
+    at.button(key="explorer_load_example").click().run()
     assert_clean(at)
     assert metric(at, "True label") == "7"
     assert metric(at, "Prediction") == "7"
@@ -103,11 +103,11 @@ def test_example_shows_true_label_until_the_user_draws_or_clears(canvas, monkeyp
     canvas.image, _ = canvas_from_digit(3)
     at.run()
     assert metric(at, "True label") is None and metric(at, "Prediction") == "3"
-    assert at.session_state[common.EXAMPLE_KEY] is None
+    assert at.session_state[state.EXAMPLE_KEY] is None
     canvas.image = None
-    at.button(key="load_example").click().run()
+    at.button(key="explorer_load_example").click().run()
     assert metric(at, "True label") == "7"
-    at.button(key="clear_canvas").click().run()
+    at.button(key="explorer_clear_canvas").click().run()
     assert metric(at, "Prediction") is None
     assert canvas.calls[-1]["key"] != keys_before
 
@@ -116,8 +116,8 @@ def test_image_sent_by_another_page_is_shown_as_example(canvas):
     need_checkpoints("cnn")
     images, labels = load_test_split()
     at = app()
-    at.session_state[common.EXAMPLE_KEY] = images[0].astype(np.float32) / 255
-    at.session_state[common.EXAMPLE_LABEL_KEY] = int(labels[0])
+    at.session_state[state.EXAMPLE_KEY] = images[0].astype(np.float32) / 255
+    at.session_state[state.EXAMPLE_LABEL_KEY] = int(labels[0])
     at.run()
     assert_clean(at)
     assert metric(at, "True label") == str(labels[0]) == metric(at, "Prediction")
@@ -127,12 +127,12 @@ def test_temperature_changes_softmax_but_not_prediction(canvas):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(2)
     at = app().run()
-    before = chart_spec(at, "softmax_chart")
-    hot = common.T_GRID[-5]
-    at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).set_value(hot).run()
+    before = chart_spec(at, "explorer_softmax_chart")
+    hot = state.T_GRID[-5]
+    at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).set_value(hot).run()
     assert_clean(at)
-    after = chart_spec(at, "softmax_chart")
-    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(hot)
+    after = chart_spec(at, "explorer_softmax_chart")
+    assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(hot)
     assert bar_y(after, 1).sum() == pytest.approx(1.0)
     assert bar_y(after, 1).max() < bar_y(before, 1).max()  # hotter: flatter
     np.testing.assert_array_equal(bar_y(before, 0), bar_y(after, 0))  # the T = 1 ghost
@@ -143,15 +143,15 @@ def test_use_fitted_t_and_t_set_by_another_page(canvas):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(4)
     at = app()
-    at.session_state[common.TEMPERATURE_KEY] = 3.0
+    at.session_state[state.TEMPERATURE_KEY] = 3.0
     at.run()
-    assert at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).value == pytest.approx(3.0, 0.02)
-    title = chart_spec(at, "softmax_chart")["layout"]["title"]["text"]
+    assert at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).value == pytest.approx(3.0, 0.02)
+    title = chart_spec(at, "explorer_softmax_chart")["layout"]["title"]["text"]
     assert title.startswith("Softmax at T = 3<")
-    at.button(key="use_fitted_t").click().run()
+    at.button(key="explorer_use_fitted_t").click().run()
     assert_clean(at)
-    fitted = common.get_model("cnn").meta["temperature"]
-    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(fitted)
+    fitted = models.get_model("cnn").meta["temperature"]
+    assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(fitted)
 
 
 @pytest.mark.parametrize("name", ["mlp", "cnn", "mlp_softmax"])
@@ -159,7 +159,7 @@ def test_every_model_can_be_picked(canvas, name):
     need_checkpoints(name)
     canvas.image, _ = canvas_from_digit(1)
     at = app().run()
-    at.selectbox(key=common.MODEL_KEY).set_value(name).run()
+    at.selectbox(key=state.MODEL_KEY).set_value(name).run()
     assert_clean(at)
     assert metric(at, "Prediction") is not None
     exhibit = any("already outputs probabilities" in w.value for w in at.warning)
@@ -176,7 +176,7 @@ def test_missing_checkpoint_is_an_error_message_and_other_models_work(canvas, mo
     at = app().run()
     assert not at.exception
     assert any("scripts/train.py" in e.value for e in at.error)
-    at.selectbox(key=common.MODEL_KEY).set_value("mlp").run()
+    at.selectbox(key=state.MODEL_KEY).set_value("mlp").run()
     assert_clean(at)
     assert metric(at, "Prediction") is not None
 
@@ -215,7 +215,7 @@ def test_real_canvas_component_with_injected_drawing(monkeypatch):
     Image.fromarray(rgba, "RGBA").save(buffer, format="PNG")
     url = "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
     at = app()
-    at.session_state["canvas_0"] = {"drawing": {"raw": {"objects": []}, "data": url},
+    at.session_state["explorer_canvas_0"] = {"drawing": {"raw": {"objects": []}, "data": url},
                                     "backgroundFit": None}
     at.run()
     assert_clean(at)
@@ -226,32 +226,32 @@ def test_naive_resize_comparison_survives_a_blank_canvas(canvas):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(9)
     at = app().run()
-    assert "naive_sees" not in {c.key for c in at.get("plotly_chart")}
-    at.toggle(key="show_naive").set_value(True).run()
+    assert "explorer_naive_sees" not in {c.key for c in at.get("plotly_chart")}
+    at.toggle(key="explorer_show_naive").set_value(True).run()
     assert_clean(at)
-    assert "naive_sees" in {c.key for c in at.get("plotly_chart")}
+    assert "explorer_naive_sees" in {c.key for c in at.get("plotly_chart")}
     assert any("Squashing all" in c.value for c in at.caption)
     canvas.image = None
     at.run()  # blank: the toggle is not rendered, Streamlit drops its widget state
     canvas.image, _ = canvas_from_digit(9)
     at.run()
-    assert at.toggle(key="show_naive").value
-    assert "naive_sees" in {c.key for c in at.get("plotly_chart")}
+    assert at.toggle(key="explorer_show_naive").value
+    assert "explorer_naive_sees" in {c.key for c in at.get("plotly_chart")}
 
 
 def test_temperature_survives_runs_without_the_slider(canvas):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(2)
     at = app().run()
-    cold = common.T_GRID[10]
-    at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).set_value(cold).run()
+    cold = state.T_GRID[10]
+    at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).set_value(cold).run()
     canvas.image = None
     at.run()  # blank canvas: no slider, so Streamlit drops the slider's widget state
-    assert common.TEMPERATURE_WIDGET_KEY not in at.session_state
+    assert state.TEMPERATURE_WIDGET_KEY not in at.session_state
     canvas.image, _ = canvas_from_digit(2)
     at.run()
-    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(cold)
-    assert at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).value == pytest.approx(cold)
+    assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(cold)
+    assert at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).value == pytest.approx(cold)
 
 
 # --- bad input, each case named ----------------------------------------------------------
@@ -268,11 +268,11 @@ def test_upload_of_a_digit_photo_is_predicted(canvas):
     index = int(np.flatnonzero(labels == 3)[0])
     paper = Image.fromarray(255 - images[index]).resize((400, 400)).convert("RGB")  # dark on light
     at = app().run()
-    at.file_uploader(key="upload_image").upload("three.jpg", _file(paper, "JPEG"),
+    at.file_uploader(key="explorer_upload_image").upload("three.jpg", _file(paper, "JPEG"),
                                                  "image/jpeg").run()
     assert_clean(at)
     assert metric(at, "Prediction") == "3"
-    assert "upload three\\.jpg" in at.session_state[common.EXAMPLE_SOURCE_KEY]
+    assert "upload three\\.jpg" in at.session_state[state.EXAMPLE_SOURCE_KEY]
 
 
 @pytest.mark.parametrize("name,data,reason", [
@@ -283,15 +283,15 @@ def test_bad_upload_is_a_warning_and_loses_nothing(canvas, name, data, reason):
     need_checkpoints("cnn")
     data = data if data is not None else _file(Image.new("RGB", (200, 200), "white"))
     at = app().run()
-    at.button(key="load_example").click().run()
+    at.button(key="explorer_load_example").click().run()
     shown = metric(at, "Prediction")
-    example = at.session_state[common.EXAMPLE_KEY].copy()
-    at.file_uploader(key="upload_image").upload(name, data, "image/png").run()
+    example = at.session_state[state.EXAMPLE_KEY].copy()
+    at.file_uploader(key="explorer_upload_image").upload(name, data, "image/png").run()
     assert not at.exception
-    literal = common.escape_markdown(name)  # markdown source: the page shows the name
+    literal = widgets.escape_markdown(name)  # markdown source: the page shows the name
     assert any(reason in w.value and literal in w.value for w in at.warning)
     assert metric(at, "Prediction") == shown  # the example on screen is still there
-    np.testing.assert_array_equal(at.session_state[common.EXAMPLE_KEY], example)
+    np.testing.assert_array_equal(at.session_state[state.EXAMPLE_KEY], example)
 
 
 @pytest.mark.parametrize("t_index", [0, -1])  # T = 0.05 and T = 20, the slider's ends
@@ -299,13 +299,13 @@ def test_extreme_temperature_keeps_every_number_finite(canvas, t_index):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(4)
     at = app().run()
-    at.select_slider(key=common.TEMPERATURE_WIDGET_KEY).set_value(common.T_GRID[t_index]).run()
+    at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).set_value(state.T_GRID[t_index]).run()
     assert_clean(at)
     assert metric(at, "Prediction") == "4"
-    for key in ("logits_chart", "softmax_chart", "sigmoid_chart"):
+    for key in ("explorer_logits_chart", "explorer_softmax_chart", "explorer_sigmoid_chart"):
         for trace in range(len(chart_spec(at, key)["data"])):
             assert np.isfinite(bar_y(chart_spec(at, key), trace)).all(), key
-    softmax = bar_y(chart_spec(at, "softmax_chart"), 1)
+    softmax = bar_y(chart_spec(at, "explorer_softmax_chart"), 1)
     assert softmax.sum() == pytest.approx(1.0)
 
 
@@ -323,7 +323,7 @@ def test_canvas_of_another_size_is_refused_and_loses_nothing(canvas):
     """The page asked for 280×280: any other size is refused before preprocessing."""
     need_checkpoints("cnn")
     at = app().run()
-    at.button(key="load_example").click().run()
+    at.button(key="explorer_load_example").click().run()
     shown = metric(at, "Prediction")
     rgba, _ = canvas_from_digit(6)
     canvas.image = np.zeros((400, 640, 4), np.uint8)
@@ -350,7 +350,7 @@ def test_forged_canvas_size_is_rejected_before_decoding(monkeypatch):
     monkeypatch.setattr(CanvasResult, "image_data",
                         property(lambda self: decoded.append(self._image_data_url)
                                  or original(self)))
-    at.session_state["canvas_0"] = {"drawing": {"raw": {"objects": []}, "data": forged},
+    at.session_state["explorer_canvas_0"] = {"drawing": {"raw": {"objects": []}, "data": forged},
                                     "backgroundFit": None}
     at.run()
     assert not at.exception

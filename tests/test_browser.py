@@ -16,7 +16,7 @@ from explorer.tooling import browser
 
 pytestmark = pytest.mark.browser
 
-GUARDED_ERROR = "Something went wrong"  # ui.common.guarded's message for a caught exception
+GUARDED_ERROR = "Something went wrong"  # ui.widgets.guarded's message for a caught exception
 
 
 @pytest.fixture(scope="module")

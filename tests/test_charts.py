@@ -73,8 +73,9 @@ def numbers(obj) -> list[float]:
 def all_figures(logits, temperature) -> list[go.Figure]:
     """The Explorer's figures, from the page's own explorer_figures: the three bars first."""
     figures = explorer_figures(logits, np.eye(28), temperature, temperature_sweep(logits))
-    return [figures[key] for key in ("logits_chart", "softmax_chart", "sigmoid_chart",
-                                     "sweep_chart", "uncertainty_chart", "model_sees")]
+    keys = ("logits_chart", "softmax_chart", "sigmoid_chart", "sweep_chart",
+            "uncertainty_chart", "model_sees")
+    return [figures[f"explorer_{key}"] for key in keys]
 
 
 def lab_figures(logits, temperature) -> list[tuple[str, go.Figure]]:

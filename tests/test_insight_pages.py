@@ -14,11 +14,12 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from explorer import registry
 from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
 from tests.apptest import blank_canvas, install_canvas, need_checkpoints
-from ui import common
+from ui import models, state
 
 APP = "../app.py"
 EXHIBIT, SALIENCY, ROBUSTNESS = ("ui/exhibit_page.py", "ui/saliency_page.py",
@@ -48,9 +49,9 @@ def open_page(page: str, image28: np.ndarray | None = None, model: str | None = 
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     if image28 is not None:
-        at.session_state[common.CURRENT_IMAGE_KEY] = image28
+        at.session_state[state.CURRENT_IMAGE_KEY] = image28
     if model is not None:
-        at.session_state[common.MODEL_KEY] = model
+        at.session_state[state.MODEL_KEY] = model
     at.switch_page(page)
     return at.run()
 
@@ -88,17 +89,17 @@ def assert_clean(at: AppTest) -> None:
 # --- Every page, with and without a drawing ---------------------------------------------------
 @pytest.mark.parametrize("page", PAGES)
 def test_page_without_a_drawing_invites_one_and_can_load_an_example(page, monkeypatch):
-    need_checkpoints(common.DEFAULT_MODEL, *NEEDS[page])
-    monkeypatch.setattr(common, "example_rng", lambda: np.random.default_rng(3))
+    need_checkpoints(registry.DEFAULT_MODEL, *NEEDS[page])
+    monkeypatch.setattr(state, "example_rng", lambda: np.random.default_rng(3))
     at = open_page(page)
     assert_clean(at)
     assert any("Explorer" in info.value for info in at.info)
     at.button(key=LOAD_KEYS[page]).click().run()
     assert_clean(at)
-    current = at.session_state[common.CURRENT_IMAGE_KEY]
+    current = at.session_state[state.CURRENT_IMAGE_KEY]
     assert current.shape == (28, 28)
-    np.testing.assert_array_equal(current, at.session_state[common.EXAMPLE_KEY])
-    assert "MNIST test digit #" in at.session_state[common.EXAMPLE_SOURCE_KEY]
+    np.testing.assert_array_equal(current, at.session_state[state.EXAMPLE_KEY])
+    assert "MNIST test digit #" in at.session_state[state.EXAMPLE_SOURCE_KEY]
     assert not any(LOAD_KEYS[page] == b.key for b in at.button)  # the invitation is gone
     assert any("MNIST test digit #" in c.value for c in at.caption)
 
@@ -117,8 +118,8 @@ def test_an_example_queued_for_the_explorer_is_used_when_no_drawing_is_current()
     need_checkpoints("cnn")
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.session_state[common.EXAMPLE_KEY] = test_digit(4)
-    at.session_state[common.EXAMPLE_SOURCE_KEY] = "MNIST test #4"
+    at.session_state[state.EXAMPLE_KEY] = test_digit(4)
+    at.session_state[state.EXAMPLE_SOURCE_KEY] = "MNIST test #4"
     at.switch_page(ROBUSTNESS).run()
     assert_clean(at)
     assert "robust_probs" in chart_keys(at)
@@ -231,7 +232,7 @@ def test_saliency_page_leaves_the_cached_model_untouched():
     need_checkpoints("cnn")
     at = open_page(SALIENCY, test_digit(5), "cnn")
     assert_clean(at)
-    loaded = common.get_model("cnn")  # the same st.cache_resource the page used
+    loaded = models.get_model("cnn")  # the same st.cache_resource the page used
     assert not loaded.model.training
     assert all(not p.requires_grad and p.grad is None for p in loaded.model.parameters())
     with torch.inference_mode():

@@ -21,7 +21,7 @@ from explorer.data import load_test_float, load_test_split
 from explorer.gallery import most_confident_mistakes
 from explorer.inference import predict_logits
 from tests.apptest import blank_canvas, install_canvas, need_checkpoints
-from ui import common
+from ui import state
 
 APP = "../app.py"
 CAPTION = re.compile(r"#(\d+) · true \*\*(\d)\*\* · pred \*\*(\d)\*\* · p = ([\d.]+)")
@@ -51,9 +51,9 @@ def digit_image(label: int = 7) -> tuple[np.ndarray, int]:
 
 def open_page(page: str, model: str = "mlp", image28=None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[common.MODEL_KEY] = model
+    at.session_state[state.MODEL_KEY] = model
     at.run()
-    at.session_state[common.CURRENT_IMAGE_KEY] = image28
+    at.session_state[state.CURRENT_IMAGE_KEY] = image28
     at.switch_page(f"ui/{page}_page.py").run()
     return at
 
@@ -108,8 +108,8 @@ def test_calibration_shows_three_settings_and_where_the_drawing_falls(mlp_logits
 
 def test_calibration_follows_the_explorers_temperature(mlp_logits):
     at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[common.MODEL_KEY] = "mlp"
-    at.session_state[common.TEMPERATURE_KEY] = 2.5
+    at.session_state[state.MODEL_KEY] = "mlp"
+    at.session_state[state.TEMPERATURE_KEY] = 2.5
     at.run()
     at.switch_page("ui/calibration_page.py").run()
     assert_clean(at)
@@ -136,7 +136,7 @@ def test_refit_shows_before_and_after_and_can_set_the_explorers_t(mlp_logits):
         assert (ece, nll) == pytest.approx((report["ece"], report["nll"]))
     at.button(key="calibration_apply_refit").click().run()
     assert_clean(at)
-    assert at.session_state[common.TEMPERATURE_KEY] == pytest.approx(expected, abs=1e-4)
+    assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(expected, abs=1e-4)
     assert any(h.value.startswith(f"Explorer's T = {expected:.3g}") for h in at.subheader)
 
 
@@ -192,7 +192,7 @@ def test_gallery_example_opens_in_the_explorer(mlp_logits):
     assert_clean(at)
     assert metrics(at, "Prediction") == [str(int(mlp_logits[index].argmax()))]
     assert metrics(at, "True label") == [str(true)]
-    assert at.session_state[common.EXAMPLE_SOURCE_KEY] == f"MNIST test #{index}"
+    assert at.session_state[state.EXAMPLE_SOURCE_KEY] == f"MNIST test #{index}"
 
 
 def test_compare_shows_one_block_per_model():
@@ -223,7 +223,7 @@ def test_compare_load_an_example_without_a_drawing():
     at.button(key="compare_load_example").click().run()
     assert not at.exception
     assert len(metrics(at, "Prediction")) == len(shipped())
-    assert at.session_state[common.EXAMPLE_KEY] is not None
+    assert at.session_state[state.EXAMPLE_KEY] is not None
 
 
 def test_compare_with_missing_checkpoints_still_compares_the_rest(monkeypatch, tmp_path):

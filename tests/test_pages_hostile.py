@@ -4,6 +4,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from PIL import Image
 
 from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from tests.apptest import app, assert_clean, canvas_from_digit, metric, need_checkpoints
-from ui import common
+from ui import state
 
 DRAWING_JSON = {"objects": [{"type": "path", "path": [["M", 100, 50], ["L", 100, 230]]}]}
 
@@ -39,10 +40,10 @@ def test_drawing_survives_a_page_change(canvas):
     call = canvas.calls[-1]
     assert call["key"] != first_key and call["initial_drawing"] == DRAWING_JSON
     assert metric(at, "Prediction") == "7"
-    assert at.session_state[common.CURRENT_IMAGE_KEY] is not None
+    assert at.session_state[state.CURRENT_IMAGE_KEY] is not None
     at.run()  # later runs keep the same canvas: no remount on every rerun
     assert canvas.calls[-1]["key"] == call["key"] and metric(at, "Prediction") == "7"
-    at.button(key="clear_canvas").click().run()
+    at.button(key="explorer_clear_canvas").click().run()
     assert metric(at, "Prediction") is None and canvas.calls[-1]["initial_drawing"] is None
 
 
@@ -50,13 +51,13 @@ def test_markdown_file_name_is_shown_literally(canvas):
     need_checkpoints("cnn")
     name = "![x](http://127.0.0.1:9/beacon.png) :red[boom].png"
     at = app().run()
-    at.file_uploader(key="upload_image").upload(name, b"not an image", "image/png").run()
+    at.file_uploader(key="explorer_upload_image").upload(name, b"not an image", "image/png").run()
     assert not at.exception
     (warning,) = at.warning
     assert "](http" not in warning.value and ":red[" not in warning.value
     assert r"\!\[x\]\(http\:" in warning.value  # every markup character escaped
     digit = Image.fromarray(255 - canvas_from_digit(3)[0][..., 0])
-    at.file_uploader(key="upload_image").upload(name, _png(digit), "image/png").run()
+    at.file_uploader(key="explorer_upload_image").upload(name, _png(digit), "image/png").run()
     assert_clean(at)
     shown = [c.value for c in at.caption if "Showing an example" in c.value]
     assert shown and "](http" not in shown[0] and ":red[" not in shown[0]
@@ -86,8 +87,8 @@ def test_bad_default_model_leaves_the_other_models_usable(canvas, monkeypatch, t
     (error,) = at.error
     assert field.split(".")[0] in error.value and "cnn" in error.value
     assert str(tmp_path) not in error.value  # no server path in the page
-    assert at.sidebar.selectbox(key=common.MODEL_KEY).options  # the picker is there
-    at.selectbox(key=common.MODEL_KEY).set_value("mlp").run()
+    assert at.sidebar.selectbox(key=state.MODEL_KEY).options  # the picker is there
+    at.selectbox(key=state.MODEL_KEY).set_value("mlp").run()
     assert_clean(at)
     assert metric(at, "Prediction") is not None
 
@@ -97,7 +98,7 @@ def test_non_finite_image_is_an_error_not_a_prediction(canvas):
     at = app()
     image = np.zeros((28, 28), np.float32)
     image[10:20, 12:16] = np.nan
-    at.session_state[common.EXAMPLE_KEY] = image
+    at.session_state[state.EXAMPLE_KEY] = image
     at.run()
     assert not at.exception
     assert any("NaN or inf" in e.value for e in at.error)
@@ -105,6 +106,6 @@ def test_non_finite_image_is_an_error_not_a_prediction(canvas):
 
 
 def test_no_traceback_reaches_the_browser():
-    config = (common.__file__.rsplit("/ui/", 1)[0] + "/.streamlit/config.toml")
-    text = open(config).read()
+    config = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
+    text = config.read_text()
     assert 'showErrorDetails = "none"' in text

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import base64
 import io
-import struct
-import subprocess
-import sys
 import tracemalloc
-import zlib
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import ExifTags, Image, ImageDraw
+from PIL import Image, ImageDraw
 
-from explorer import preprocess
-from explorer.checkpoints import load_model
-from explorer.data import load_test_split
-from explorer.inference import predict_logits
 from explorer.preprocess import (
     MAX_CANVAS_PIXELS,
     PNG_SIGNATURE,
     CanvasTooLarge,
-    UploadError,
     canvas_to_mnist,
     center_of_mass,
     check_canvas_size,
@@ -33,11 +24,8 @@ from explorer.preprocess import (
     ink_mask,
     naive_resize,
     png_data_url_size,
-    upload_to_mnist,
-    upload_to_rgba,
 )
-
-PREPROCESS_PY = preprocess.__file__
+from tests.imagefiles import bilevel_png, encode
 
 BLACK = (0, 0, 0, 255)
 WHITE = (255, 255, 255, 255)
@@ -389,69 +377,7 @@ def test_mnist_digits_and_strokes_are_not_blobs():
     assert not is_blob(np.zeros((28, 28), np.float32))
 
 
-def _png(image: Image.Image, fmt: str = "PNG") -> bytes:
-    import io
-    buffer = io.BytesIO()
-    image.save(buffer, fmt)
-    return buffer.getvalue()
-
-
-def _paper_digit(size=(640, 480)) -> Image.Image:
-    """A dark '7' on light paper, like a photo or scan."""
-    img = Image.new("RGB", size, (235, 232, 220))
-    w, h = size
-    ImageDraw.Draw(img).line([(0.3 * w, 0.2 * h), (0.7 * w, 0.2 * h), (0.45 * w, 0.85 * h)],
-                             fill=(30, 30, 40), width=max(4, w // 40))
-    return img
-
-
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
-def test_upload_of_a_digit_on_paper_becomes_an_mnist_image(fmt):
-    from explorer.preprocess import upload_to_mnist
-    image28 = upload_to_mnist(_png(_paper_digit(), fmt))
-    assert image28.shape == (28, 28) and image28.dtype == np.float32
-    assert image28.max() > 0.8 and image28[0].max() < 0.05  # ink white, background black
-    rows, cols = np.nonzero(image28 > 0.1)
-    assert abs(center_of_mass(image28)[0] - 14) <= 1 and 18 <= np.ptp(rows) + 1 <= 21
-
-
-@pytest.mark.parametrize("data,reason", [
-    (b"", "empty"),
-    (b"this is not a picture", "not an image"),
-    (None, "not an image"),  # a truncated PNG, built below
-    (b"\0" * (21 * 2**20), "limit"),
-])
-def test_bad_uploads_say_why(data, reason):
-    from explorer.preprocess import UploadError, upload_to_mnist
-    if data is None:
-        data = _png(_paper_digit())[:200]
-    with pytest.raises(UploadError, match=reason):
-        upload_to_mnist(data)
-
-
-def test_blank_or_huge_uploads():
-    from explorer.preprocess import MAX_UPLOAD_SIDE, UploadError, upload_to_mnist, upload_to_rgba
-    with pytest.raises(UploadError, match="No ink"):
-        upload_to_mnist(_png(Image.new("RGB", (300, 200), "white")))
-    big = _png(_paper_digit((3000, 2400)))
-    assert max(upload_to_rgba(big).shape[:2]) <= MAX_UPLOAD_SIDE
-    assert upload_to_mnist(big).shape == (28, 28)
-
-
-# --- size limits: forged canvases and pixel bombs -------------------------------------------
-
-
-def bilevel_png(width: int, height: int) -> bytes:
-    """A valid all-black 1-bit PNG of any size in a few KB, written without a pixel buffer."""
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body)))
-
-    row = bytes(1 + (width + 7) // 8)  # filter byte + 8 pixels per byte
-    packer = zlib.compressobj(9)
-    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1 bit, greyscale
-    return PNG_SIGNATURE + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+# --- size limits: forged canvases -----------------------------------------------------------
 
 
 def data_url(png: bytes) -> str:
@@ -487,7 +413,7 @@ def test_canvas_size_limit_is_inclusive():
 
 
 def test_png_data_url_size_of_a_real_canvas_value():
-    png = _png(Image.new("RGBA", (280, 140), TRANSPARENT))
+    png = encode(Image.new("RGBA", (280, 140), TRANSPARENT))
     assert png_data_url_size(data_url(png)) == (280, 140)
     assert png_data_url_size("DATA:image/png;charset=utf-8;base64," + data_url(png)[22:]) == (
         280, 140)
@@ -506,103 +432,3 @@ def test_png_data_url_size_of_a_real_canvas_value():
 ])
 def test_png_data_url_size_of_junk_is_none(value):
     assert png_data_url_size(value) is None
-
-
-def test_pixel_bomb_upload_is_rejected_before_decoding(tmp_path):
-    bomb = tmp_path / "bomb.png"
-    bomb.write_bytes(bilevel_png(14_000, 12_700))  # 177.8 Mpx in ~25 KB
-    assert bomb.stat().st_size < 100_000
-    # NB: Pillow allocates pixels with C malloc, which tracemalloc does not see, so a child
-    # process measures its peak RSS around the call (preprocess imported alone: no torch).
-    script = f"""
-import importlib.util, resource, sys
-spec = importlib.util.spec_from_file_location("pp", {str(PREPROCESS_PY)!r})
-pp = importlib.util.module_from_spec(spec); spec.loader.exec_module(pp)
-data = open({str(bomb)!r}, "rb").read()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-try:
-    pp.upload_to_rgba(data)
-except pp.UploadError as err:
-    print(err)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)  # KiB on Linux
-"""
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True)
-    *message, grown_kib = result.stdout.strip().splitlines()
-    assert message == ["The picture is 14000x12700 = 177,800,000 pixels; the limit is "
-                       "25,000,000 pixels. Upload a smaller picture."]
-    assert int(grown_kib) < 50 * 1024  # decoding would take >= 177 MB
-
-
-def test_upload_over_the_pixel_limit_names_the_limit():
-    with pytest.raises(UploadError, match=r"5001x5000 = 25,005,000 pixels; the limit is "
-                                          r"25,000,000 pixels"):
-        upload_to_rgba(bilevel_png(5001, 5000))
-    assert upload_to_rgba(bilevel_png(5000, 5000)).shape == (2000, 2000, 4)  # at the limit
-
-
-@pytest.mark.parametrize("fmt", ["PPM", "ICO", "PCX"])
-def test_upload_in_a_format_the_page_does_not_offer_is_rejected(fmt):
-    data = _png(_paper_digit((200, 160)), fmt)  # as if renamed to digit.png
-    assert Image.open(io.BytesIO(data)).format == fmt  # Pillow alone would decode it
-    with pytest.raises(UploadError, match="not a PNG, JPEG, GIF, BMP, WebP or TIFF image"):
-        upload_to_rgba(data)
-
-
-@pytest.mark.parametrize("fmt", ["GIF", "BMP", "WEBP", "TIFF"])
-def test_offered_formats_are_read(fmt):
-    expected = upload_to_mnist(_png(_paper_digit()))
-    got = upload_to_mnist(_png(_paper_digit(), fmt))
-    assert np.abs(got - expected).mean() < 0.02  # WebP is lossy
-
-
-# --- orientation and animations -------------------------------------------------------------
-
-
-def mnist_seven_on_paper() -> Image.Image:
-    """The first shipped test '7', dark on light, 280 x 280, like a scan."""
-    images, labels = load_test_split()
-    digit = images[int(np.flatnonzero(labels == 7)[0])]  # (28, 28), white on black
-    return Image.fromarray(255 - digit).resize((280, 280), Image.Resampling.BILINEAR)
-
-
-def sideways_with_exif(upright: Image.Image, fmt: str, orientation: int | None) -> bytes:
-    """The picture as a phone stores it: pixels turned 90° left, EXIF says turn right."""
-    exif = Image.Exif()
-    if orientation is not None:
-        exif[ExifTags.Base.Orientation] = orientation
-    buffer = io.BytesIO()
-    upright.transpose(Image.Transpose.ROTATE_90).save(buffer, fmt, exif=exif)
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
-def test_exif_orientation_6_shows_the_seven_upright(fmt):
-    upright = mnist_seven_on_paper()
-    expected = upload_to_mnist(_png(upright, fmt))
-    got = upload_to_mnist(sideways_with_exif(upright, fmt, 6))
-    sideways = upload_to_mnist(sideways_with_exif(upright, fmt, None))
-    assert np.abs(got - expected).mean() < 0.01  # exact for PNG; JPEG re-encodes
-    assert np.abs(sideways - expected).mean() > 0.05  # so the tag is what made the difference
-    loaded = load_model("cnn", device="cpu")
-    assert predict_logits(loaded, np.stack([expected, got])).argmax(1).tolist() == [7, 7]
-
-
-def animation(frames: list[Image.Image], fmt: str) -> bytes:
-    buffer = io.BytesIO()
-    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
-    return buffer.getvalue()
-
-
-@pytest.mark.parametrize("fmt", ["GIF", "TIFF"])
-def test_animation_gives_its_first_frame_with_ink(fmt):
-    blank = Image.new("RGB", (640, 480), (235, 232, 220))
-    data = animation([blank, _paper_digit(), blank], fmt)
-    assert Image.open(io.BytesIO(data)).n_frames == 3
-    expected = upload_to_mnist(_png(_paper_digit()))
-    np.testing.assert_allclose(upload_to_mnist(data), expected, atol=1e-3)
-    # A shade apart (< INK_THRESHOLD), since GIF merges identical frames into one.
-    blanks = animation([blank, Image.new("RGB", (640, 480), (228, 226, 214))], fmt)
-    assert Image.open(io.BytesIO(blanks)).n_frames == 2
-    with pytest.raises(UploadError, match="no ink in any frame"):
-        upload_to_rgba(blanks)

@@ -13,7 +13,7 @@ from explorer.checkpoints import LoadedModel
 from explorer.confidence import softmax
 from explorer.figures.calibration import reliability_figure
 from explorer.summary import format_top1
-from ui import common, lab
+from ui import lab, models, state, widgets
 
 REFIT_BUTTON_KEY = "calibration_refit"
 APPLY_BUTTON_KEY = "calibration_apply_refit"
@@ -38,7 +38,7 @@ def intro() -> None:
 def settings(loaded: LoadedModel) -> list[tuple[str, float, str]]:
     """(heading, T, origin) of the three columns: T = 1, the fitted T, the explorer's T."""
     fitted = float(loaded.meta["temperature"])
-    explorer_t = float(st.session_state.get(common.TEMPERATURE_KEY, 1.0))
+    explorer_t = float(st.session_state.get(state.TEMPERATURE_KEY, 1.0))
     return [("T = 1", 1.0, "the raw softmax"),
             (f"Fitted T = {fitted:.3g}", fitted, "from the checkpoint"),
             (f"Explorer's T = {explorer_t:.3g}", explorer_t, "from the Explorer's slider")]
@@ -109,7 +109,7 @@ def refit_section(loaded: LoadedModel, logits, labels) -> None:
     left, right = st.columns([1, 3])
     left.metric("Refit T", f"{refit_t:.4f}", help=f"Fitted on {result['n_fit']:,} images")
     left.button(f"Use T = {refit_t:.3g} in the Explorer", key=APPLY_BUTTON_KEY,
-                on_click=common.set_temperature, args=(refit_t,))
+                on_click=state.set_temperature, args=(refit_t,))
     number = st.column_config.NumberColumn
     right.dataframe(result["rows"], hide_index=True, width="stretch", key="refit_table",
                     column_config={"T": number(format="%.4f"),
@@ -131,16 +131,16 @@ def exhibit_note(loaded: LoadedModel) -> None:
                f"squashed towards 1/10.{figures}", icon="🧪")
 
 
-@common.guarded
+@widgets.guarded
 def main() -> None:
     intro()
-    loaded = common.picked_model()
+    loaded = models.picked_model()
     if loaded is None:
         return
     exhibit_note(loaded)
     logits, labels = lab.testset_logits(loaded), lab.testset_labels()  # (10000, 10), (10000,)
-    image28 = st.session_state.get(common.CURRENT_IMAGE_KEY)
-    drawing_logits = None if image28 is None else common.logits_for(loaded, image28)
+    image28 = st.session_state.get(state.CURRENT_IMAGE_KEY)
+    drawing_logits = None if image28 is None else models.logits_for(loaded, image28)
     if image28 is None:
         st.info("Draw something on the Explorer page to see where it falls.")
     base = calibration_report(logits, labels, 1.0, N_BINS)

@@ -12,7 +12,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.preprocess import CANVAS_SIDE, png_data_url_size
-from ui import common
+from ui import state
 
 log = logging.getLogger("digit_explorer")
 
@@ -35,8 +35,8 @@ def _remount(counter: int) -> int:
     st.session_state[COUNTER_KEY] = counter
     saved = st.session_state.get(SAVED_KEY)
     if saved and saved.get("json"):
-        st.session_state[INITIAL_KEY] = (f"canvas_{counter}", saved["json"])
-        st.session_state[SAVED_KEY] = {**saved, "key": f"canvas_{counter}"}
+        st.session_state[INITIAL_KEY] = (f"explorer_canvas_{counter}", saved["json"])
+        st.session_state[SAVED_KEY] = {**saved, "key": f"explorer_canvas_{counter}"}
     return counter
 
 
@@ -46,9 +46,9 @@ def came_back() -> bool:
     NB: a stroke reruns only the Explorer's fragment, not app.py, so the page keys would
     still say "came back" on every stroke; answering once marks the arrival handled.
     """
-    previous = st.session_state.get(common.PREVIOUS_PAGE_KEY)
-    current = st.session_state.get(common.CURRENT_PAGE_KEY)
-    st.session_state[common.PREVIOUS_PAGE_KEY] = current
+    previous = st.session_state.get(state.PREVIOUS_PAGE_KEY)
+    current = st.session_state.get(state.CURRENT_PAGE_KEY)
+    st.session_state[state.PREVIOUS_PAGE_KEY] = current
     return previous is not None and previous != current
 
 
@@ -61,10 +61,10 @@ def canvas_key(example_changed: bool) -> str:
         st.session_state[SAVED_KEY] = st.session_state[INITIAL_KEY] = None
     elif returning and st.session_state.get(SAVED_KEY):
         counter = _remount(counter)
-    key = f"canvas_{counter}"
+    key = f"explorer_canvas_{counter}"
     if _forged_size(key):
         counter = st.session_state[COUNTER_KEY] = counter + 1
-        key = f"canvas_{counter}"
+        key = f"explorer_canvas_{counter}"
     return key
 
 

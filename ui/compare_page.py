@@ -1,6 +1,6 @@
 """Compare page: the current drawing through every shipped model, and their test-set agreement.
 
-Flow: CURRENT_IMAGE_KEY -> common.logits_for per model -> summarize + probs_figure;
+Flow: CURRENT_IMAGE_KEY -> models.logits_for per model -> summarize + probs_figure;
 cached test-set logits per model -> explorer.gallery agreement_matrix / disagreements.
 """
 from __future__ import annotations
@@ -16,8 +16,7 @@ from explorer.figures.outputs import probs_figure
 from explorer.ood import verdict_thresholds
 from explorer.preprocess import is_blob
 from explorer.summary import format_entropy_bits, format_top1
-from ui import common, lab
-from ui.explorer_view import verdict_badge
+from ui import lab, models, state, widgets
 
 LOAD_KEY, COUNT_KEY = "compare_load_example", "compare_count"
 COUNTS = (16, 32, 48)
@@ -30,14 +29,15 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
     if loaded is None:
         st.error(f"Model **{name}** cannot be loaded. {error}")
         return
-    logits = common.logits_for(loaded, image28)  # (10,)
+    logits = models.logits_for(loaded, image28)  # (10,)
     summary = summarize(logits, temperature, verdict_thresholds(loaded.name),
                         blob=is_blob(image28))
     left, right = st.columns([1.2, 1.4], vertical_alignment="center")
     left.metric("Prediction", summary.prediction, border=True)
     top1 = format_top1(logits, temperature)  # never rounds up to "1.0000"
     right.markdown(f"top-1 **{top1}**  \nentropy **{format_entropy_bits(summary.entropy_bits)}**")
-    st.markdown(verdict_badge(summary.verdict))  # full column width: the badge never truncates
+    # Full column width: the badge never truncates.
+    st.markdown(widgets.verdict_badge(summary.verdict))
     probs = softmax(logits, temperature)  # (10,): raw outputs softmaxed, as on the Explorer
     st.plotly_chart(probs_figure(probs, "", height=230, name="softmax", labels=False),
                     key=f"compare_probs_{name}", config={"displayModeBar": False})
@@ -48,14 +48,14 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
 
 def drawing_section(models: dict, errors: dict) -> None:
     st.subheader("Your drawing, through every model")
-    image28 = common.current_image_or_invite(LOAD_KEY)
+    image28 = widgets.current_image_or_invite(LOAD_KEY)
     if image28 is None:
         return
-    temperature = float(st.session_state.get(common.TEMPERATURE_KEY, 1.0))
+    temperature = float(st.session_state.get(state.TEMPERATURE_KEY, 1.0))
     names = registry.names()
     image_col, *cols = st.columns([0.55] + [1] * len(names), gap="medium")
     with image_col:
-        st.image(lab.thumbnail(image28, 140), caption="The 28×28 input", width=140)
+        st.image(widgets.thumbnail(image28, 140), caption="The 28×28 input", width=140)
     for col, name in zip(cols, names):
         with col:
             model_block(name, models.get(name), errors.get(name), image28, temperature)
@@ -94,17 +94,17 @@ def agreement_section(models: dict) -> None:
         count = st.select_slider("How many to show", COUNTS, key=COUNT_KEY)
     if len(disagree):
         shown = disagree[:int(count)]
-        lab.example_grid(shown, disagreement_captions(shown, logits_by_model, labels),
+        widgets.example_grid(shown, disagreement_captions(shown, logits_by_model, labels),
                          "compare_send")
         st.caption("Images where the models disagree, in test-set order: the true label and "
                    "each model's prediction. Explore opens one on the Explorer page.")
 
 
-@common.guarded
+@widgets.guarded
 def main() -> None:
     st.header("Compare models")
     models, errors = lab.load_models()
-    if st.session_state.get(common.CURRENT_IMAGE_KEY) is None:
+    if st.session_state.get(state.CURRENT_IMAGE_KEY) is None:
         for name, message in errors.items():  # with a drawing, each shows in its column
             st.error(f"Model **{name}** cannot be loaded. {message}")
     drawing_section(models, errors)

@@ -14,7 +14,7 @@ from explorer.confidence import softmax
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, double_softmax
 from explorer.figures.outputs import bound_figure, probs_figure
 from explorer.figures.training import history_figure
-from ui import common, lab
+from ui import lab, models, widgets
 
 BASELINE, EXHIBIT = "mlp", "mlp_softmax"
 LOAD_KEY = "exhibit_load_example"
@@ -39,7 +39,7 @@ DERIVATION = (
 def load_or_error(name: str) -> LoadedModel | None:
     """The cached model, or None after an st.error that names the train command."""
     try:
-        return common.get_model(name)
+        return models.get_model(name)
     except CheckpointError as err:
         st.error(f"Model **{name}** cannot be loaded. {err}")
         return None
@@ -48,17 +48,17 @@ def load_or_error(name: str) -> LoadedModel | None:
 def on_drawing(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
     """Three bar charts for the current image: mlp, the exhibit's own outputs, softmaxed again."""
     st.subheader("On the current drawing")
-    image28 = common.current_image_or_invite(LOAD_KEY)
+    image28 = widgets.current_image_or_invite(LOAD_KEY)
     if image28 is None:
         return
     cols = st.columns(3)
     if mlp is not None:
-        probs = softmax(common.logits_for(mlp, image28))  # (10,)
+        probs = softmax(models.logits_for(mlp, image28))  # (10,)
         cols[0].plotly_chart(probs_figure(probs, "mlp: softmax(logits)<br>a real "
                              "probability, free to reach 1"), key="exhibit_mlp_chart")
     if exhibit is None:
         return
-    own = common.logits_for(exhibit, image28).astype(np.float64)  # (10,) already probabilities
+    own = models.logits_for(exhibit, image28).astype(np.float64)  # (10,) already probabilities
     cols[1].plotly_chart(probs_figure(own, "mlp_softmax: its own outputs<br>already "
                          "probabilities (nn.Softmax)"), key="exhibit_own_chart")
     cols[2].plotly_chart(probs_figure(double_softmax(own), "softmax(mlp_softmax outputs)"
@@ -145,7 +145,7 @@ def history_and_metrics(mlp: LoadedModel | None, exhibit: LoadedModel | None) ->
                    "calibration error (0 = perfectly calibrated).")
 
 
-@common.guarded
+@widgets.guarded
 def main() -> None:
     st.header("Double softmax")
     st.markdown("`mlp_softmax` is the tutorial MLP with an `nn.Softmax` at the end, trained "

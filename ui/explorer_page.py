@@ -13,28 +13,23 @@ import streamlit as st
 from explorer.checkpoints import LoadedModel
 from explorer.confidence import temperature_sweep
 from explorer.figures.explorer import explorer_figures
-from explorer.preprocess import (
-    UploadError,
-    canvas_to_mnist,
-    check_image28,
-    is_blob,
-    naive_resize,
-    upload_to_mnist,
-)
-from ui import canvas, common
+from explorer.preprocess import canvas_to_mnist, check_image28, is_blob, naive_resize
+from explorer.upload import UploadError, upload_to_mnist
+from ui import canvas, models, state, widgets
 from ui import explorer_view as view
 
 # Page-local keys (the canvas's own are in ui/canvas.py).
 EXAMPLE_SEEN_KEY = "_example_seen"  # digest of the example the canvas was last cleared for
-EXAMPLE_CLASS_KEY = "example_class"
-BRUSH_KEY = "brush_width"
-NAIVE_KEY = "show_naive"
-NAIVE_ON_KEY = "_show_naive_on"  # plain mirror: the toggle is not rendered on a blank canvas
-LOAD_KEY, CLEAR_KEY = "load_example", "clear_canvas"
-UPLOAD_KEY, UPLOAD_ERROR_KEY = "upload_image", "_upload_error"
+EXAMPLE_CLASS_KEY = "explorer_example_class"
+BRUSH_KEY = "explorer_brush_width"
+NAIVE_KEY = "explorer_show_naive"
+# Plain mirror of the toggle: it is not rendered on a blank canvas.
+NAIVE_ON_KEY = "_explorer_show_naive_on"
+LOAD_KEY, CLEAR_KEY = "explorer_load_example", "explorer_clear_canvas"
+UPLOAD_KEY, UPLOAD_ERROR_KEY = "explorer_upload_image", "_upload_error"
 PREPROCESSED_KEY = "_preprocessed"  # (canvas digest, image28 or None) of the last canvas
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
-FITTED_T_KEY, RESET_T_KEY = "use_fitted_t", "reset_t"
+FITTED_T_KEY, RESET_T_KEY = "explorer_use_fitted_t", "explorer_reset_t"
 
 
 def _digest(image28) -> str | None:
@@ -44,7 +39,7 @@ def _digest(image28) -> str | None:
 
 
 def _forget_example() -> None:
-    for key in (common.EXAMPLE_KEY, common.EXAMPLE_LABEL_KEY, common.EXAMPLE_SOURCE_KEY):
+    for key in (state.EXAMPLE_KEY, state.EXAMPLE_LABEL_KEY, state.EXAMPLE_SOURCE_KEY):
         st.session_state[key] = None
 
 
@@ -52,14 +47,14 @@ def _clear() -> None:
     """Clear button: a fresh canvas key really empties the canvas; the example goes too."""
     canvas.clear()
     _forget_example()
-    st.session_state[common.CURRENT_IMAGE_KEY] = None
+    st.session_state[state.CURRENT_IMAGE_KEY] = None
     st.session_state[UPLOAD_ERROR_KEY] = None
 
 
 def _load_example() -> None:
     choice = st.session_state.get(EXAMPLE_CLASS_KEY, "any")
-    image28, label, index = common.pick_example(None if choice == "any" else int(choice))
-    common.send_to_explorer(image28, label, f"MNIST test digit #{index}")
+    image28, label, index = state.pick_example(None if choice == "any" else int(choice))
+    state.send_to_explorer(image28, label, f"MNIST test digit #{index}")
 
 
 def _mirror_naive() -> None:
@@ -75,14 +70,14 @@ def _upload() -> None:
     try:
         image28 = upload_to_mnist(uploaded.getvalue())
     except UploadError as err:
-        st.session_state[UPLOAD_ERROR_KEY] = f"**{common.escape_markdown(uploaded.name)}**: {err}"
+        st.session_state[UPLOAD_ERROR_KEY] = f"**{widgets.escape_markdown(uploaded.name)}**: {err}"
         return
-    common.send_to_explorer(image28, None, f"upload {common.escape_markdown(uploaded.name)}")
+    state.send_to_explorer(image28, None, f"upload {widgets.escape_markdown(uploaded.name)}")
 
 
 def _example_arrived() -> bool:
     """True once for a newly arrived example (button or another page): it clears the canvas."""
-    digest = _digest(st.session_state.get(common.EXAMPLE_KEY))
+    digest = _digest(st.session_state.get(state.EXAMPLE_KEY))
     arrived = digest is not None and digest != st.session_state.get(EXAMPLE_SEEN_KEY)
     st.session_state[EXAMPLE_SEEN_KEY] = digest
     return arrived
@@ -132,10 +127,10 @@ def current_input(canvas_rgba, key: str, drawing_json) -> tuple[np.ndarray | Non
         drawn = canvas.kept_image(key)
     canvas.remember(key, drawing_json, drawn)
     if drawn is not None:
-        if st.session_state.get(common.EXAMPLE_KEY) is not None:
+        if st.session_state.get(state.EXAMPLE_KEY) is not None:
             _forget_example()  # the user drew: the example gives way
         return drawn, "drawing"
-    example = st.session_state.get(common.EXAMPLE_KEY)
+    example = st.session_state.get(state.EXAMPLE_KEY)
     if example is not None:  # NB: sent by code, not checked by preprocessing: check it here
         return check_image28(np.asarray(example, dtype=np.float32).reshape(28, 28)), "example"
     return None, "blank"
@@ -146,17 +141,17 @@ def temperature_controls(loaded: LoadedModel) -> float:
     fitted = float(loaded.meta["temperature"])
     slider_col, fit_col, one_col = st.columns([5, 2, 1], vertical_alignment="bottom")
     with slider_col:
-        temperature = common.temperature_slider()
+        temperature = widgets.temperature_slider()
     fit_col.button(f"Use fitted T ({fitted:.3g})", key=FITTED_T_KEY, width="stretch",
-                   on_click=common.set_temperature, args=(fitted,),
+                   on_click=state.set_temperature, args=(fitted,),
                    help="The T that minimises validation NLL, stored in the checkpoint")
-    one_col.button("T = 1", key=RESET_T_KEY, on_click=common.set_temperature, args=(1.0,),
+    one_col.button("T = 1", key=RESET_T_KEY, on_click=state.set_temperature, args=(1.0,),
                    width="stretch")
     return temperature
 
 
 @st.fragment
-@common.guarded
+@widgets.guarded
 def live_panel(loaded: LoadedModel) -> None:
     """Everything that depends on the drawing or on T: reruns alone on each stroke."""
     # Equal thirds: at 1400 px each is wider than the 280 px canvas and preview.
@@ -165,14 +160,14 @@ def live_panel(loaded: LoadedModel) -> None:
         canvas_rgba, key, drawing_json = draw_column()
     image28, source = current_input(canvas_rgba, key, drawing_json)
     if source == "example":
-        where = st.session_state.get(common.EXAMPLE_SOURCE_KEY) or "sent from another page"
+        where = st.session_state.get(state.EXAMPLE_SOURCE_KEY) or "sent from another page"
         canvas_col.caption(f"Showing an example ({where}) until you draw or clear.")
-    st.session_state[common.CURRENT_IMAGE_KEY] = image28
+    st.session_state[state.CURRENT_IMAGE_KEY] = image28
     if image28 is None:
         view.invitation(canvas_rgba, sees_col, pred_col)
         return
-    logits = common.logits_for(loaded, image28)  # (10,), cached per image and model
-    temperature = float(st.session_state[common.TEMPERATURE_KEY])
+    logits = models.logits_for(loaded, image28)  # (10,), cached per image and model
+    temperature = float(st.session_state[state.TEMPERATURE_KEY])
     # NB: built before the slider is drawn, as the preview comes first: the slider returns
     # this same T (its callbacks set TEMPERATURE_KEY before the rerun starts).
     sweep = temperature_sweep(logits)
@@ -192,9 +187,9 @@ def live_panel(loaded: LoadedModel) -> None:
     view.exact_values(logits, temperature)
 
 
-@common.guarded
+@widgets.guarded
 def main() -> None:
-    loaded = common.picked_model()
+    loaded = models.picked_model()
     if loaded is None:
         return
     view.page_style()

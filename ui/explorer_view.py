@@ -17,26 +17,16 @@ from explorer.summary import (
     format_top1,
     values_table,
 )
-from ui import common
-
-VERDICT_BADGES = {"confident": ("green", ":material/check_circle:"),
-                  "uncertain": ("orange", ":material/help:"),
-                  "probably not a digit": ("red", ":material/block:")}
-
-
-def verdict_badge(verdict: str) -> str:
-    """Markdown for a coloured verdict badge with its icon."""
-    colour, icon = VERDICT_BADGES[verdict]
-    return f":{colour}-badge[{icon} {verdict}]"
-
+from ui import models, state, widgets
 
 IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
 PAGE_CSS = """<style>
-.st-key-prediction_card [data-testid="stMetricValue"] { font-size: 4rem; line-height: 1.1; }
-.st-key-prediction_card .stMarkdownBadge { font-size: 1.05rem !important;
+.st-key-explorer_prediction_card [data-testid="stMetricValue"] { font-size: 4rem;
+  line-height: 1.1; }
+.st-key-explorer_prediction_card .stMarkdownBadge { font-size: 1.05rem !important;
   padding: 0.15rem 0.6rem !important; white-space: nowrap; }
-.st-key-prediction_numbers [data-testid="stMetricValue"] { font-size: 1.6rem;
+.st-key-explorer_prediction_numbers [data-testid="stMetricValue"] { font-size: 1.6rem;
   font-variant-numeric: tabular-nums; }
 </style>"""
 
@@ -59,10 +49,10 @@ def model_card(loaded: LoadedModel) -> None:
     if meta.get("note"):
         st.warning(meta["note"], icon="🧪")
     with st.expander("Layers: output shape for one 28×28 input, and parameters"):
-        rows = common.layer_rows(meta["arch"], meta["config"])
+        rows = models.layer_rows(meta["arch"], meta["config"])
         total = sum(row["params"] for row in rows)
         st.dataframe(rows + [{"layer": "total", "type": "", "output shape": "", "params": total}],
-                     hide_index=True, width="stretch", key="layer_table")
+                     hide_index=True, width="stretch", key="explorer_layer_table")
         st.caption("Activation functions called as torch functions (relu, max-pool) are not "
                    "modules, so they show only through the next layer's shape.")
 
@@ -75,8 +65,8 @@ def invitation(canvas_rgba, sees_col, pred_col) -> None:
     """
     with sees_col:
         st.markdown("**What the model sees** (28×28)")
-        st.plotly_chart(placeholder_figure(IMAGE_SIDE), width="content",
-                        key="model_sees", config={"displayModeBar": False, "staticPlot": True})
+        st.plotly_chart(placeholder_figure(IMAGE_SIDE), width="content", key="explorer_model_sees",
+                        config={"displayModeBar": False, "staticPlot": True})
         st.caption("Your drawing will show here as the model gets it: cropped, scaled "
                    "and centred in 28×28 pixels, like MNIST.")
     with pred_col:
@@ -97,8 +87,8 @@ def invitation(canvas_rgba, sees_col, pred_col) -> None:
 def model_sees(figures: dict, source: str) -> None:
     """The 28×28 input (figures from explorer_figures), as large as the canvas."""
     st.markdown("**What the model sees** (28×28)")
-    st.plotly_chart(figures["model_sees"],
-                    width="content", key="model_sees", config={"displayModeBar": False})
+    st.plotly_chart(figures["explorer_model_sees"],
+                    width="content", key="explorer_model_sees", config={"displayModeBar": False})
     what = "your drawing, cropped, scaled to 20 px and centred like MNIST" \
         if source == "drawing" else "the example, used as is"
     st.caption(f"The model's whole input: {what}.")
@@ -109,11 +99,11 @@ def naive_comparison(loaded: LoadedModel, naive28: np.ndarray | None, ours: int)
     if naive28 is None:
         st.caption("The naive resize applies to drawings only.")
         return
-    logits = common.logits_for(loaded, naive28)
+    logits = models.logits_for(loaded, naive28)
     probs = softmax(logits)
     guess = int(np.argmax(logits))
     st.plotly_chart(image_figure(naive28, "Naive resize", 200),
-                    width="content", key="naive_sees", config={"displayModeBar": False})
+                    width="content", key="explorer_naive_sees", config={"displayModeBar": False})
     agree = "same as" if guess == ours else "differs from"
     st.caption(f"Squashing all 280×280 px to 28×28 without cropping or centring: "
                f"the model says **{guess}** (p = {probs.max():.3f}), {agree} our {ours}.")
@@ -124,18 +114,18 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
     """Prediction, top-1, margin, entropy and the verdict; the true label of an example."""
     thresholds = verdict_thresholds(loaded.name)
     summary = summarize(logits, temperature, thresholds, blob=blob)
-    label = st.session_state.get(common.EXAMPLE_LABEL_KEY)
+    label = st.session_state.get(state.EXAMPLE_LABEL_KEY)
     st.markdown("**What the model says**")
-    with st.container(border=True, key="prediction_card"):
+    with st.container(border=True, key="explorer_prediction_card"):
         left, right = st.columns(2)
         left.metric("Prediction", summary.prediction)
-        if st.session_state.get(common.EXAMPLE_KEY) is not None and label is not None:
+        if st.session_state.get(state.EXAMPLE_KEY) is not None and label is not None:
             correct = label == summary.prediction
             right.metric("True label", label, delta="✓ right" if correct else "✗ wrong",
                          delta_color="normal" if correct else "inverse", delta_arrow="off")
-        st.markdown(f"Verdict: {verdict_badge(summary.verdict)}",
+        st.markdown(f"Verdict: {widgets.verdict_badge(summary.verdict)}",
                     help=describe_verdict(loaded.name))
-    with st.container(key="prediction_numbers", gap="small"):
+    with st.container(key="explorer_prediction_numbers", gap="small"):
         st.metric("Top-1 probability", format_top1(logits, temperature),
                   help="Close to 1 it is written 1 − (the other classes' sum): never exactly 1")
         st.metric("Margin to the runner-up", format_margin(logits, temperature),
@@ -164,12 +154,12 @@ def temperature_charts(figures: dict, sweep: Sweep) -> None:
         st.warning(fact)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures["sweep_chart"], key="sweep_chart")
+        st.plotly_chart(figures["explorer_sweep_chart"], key="explorer_sweep_chart")
         st.caption("Each class's probability as T goes from 0.05 to 20: low T sharpens "
                    "towards one-hot, high T flattens towards 1/10. Thick line: the "
                    "predicted class.")
     with right:
-        st.plotly_chart(figures["uncertainty_chart"], key="uncertainty_chart")
+        st.plotly_chart(figures["explorer_uncertainty_chart"], key="explorer_uncertainty_chart")
         st.caption("Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
                    "is the current T.")
 
@@ -178,14 +168,14 @@ def output_charts(figures: dict) -> None:
     """Logits, softmax at T (ghost T = 1) and per-class sigmoid (from explorer_figures)."""
     cols = st.columns(3)
     with cols[0]:
-        st.plotly_chart(figures["logits_chart"], key="logits_chart")
+        st.plotly_chart(figures["explorer_logits_chart"], key="explorer_logits_chart")
         st.caption("Raw scores: signed, unbounded, not probabilities yet. Temperature "
                    "divides them all by T.")
     with cols[1]:
-        st.plotly_chart(figures["softmax_chart"], key="softmax_chart")
+        st.plotly_chart(figures["explorer_softmax_chart"], key="explorer_softmax_chart")
         st.caption("Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.")
     with cols[2]:
-        st.plotly_chart(figures["sigmoid_chart"], key="sigmoid_chart")
+        st.plotly_chart(figures["explorer_sigmoid_chart"], key="explorer_sigmoid_chart")
         st.caption("One-vs-rest sigmoid of each logit on its own: the bars do not sum to 1.")
 
 
@@ -196,7 +186,7 @@ def exact_values(logits: np.ndarray, temperature: float) -> None:
               for name in rows[0] if name != "class"}
     config["class"] = st.column_config.NumberColumn("class", width="small", alignment="center")
     st.markdown(f"**Exact values** at T = {temperature:.3g}")
-    st.dataframe(rows, hide_index=True, width="stretch", key="values_table",
+    st.dataframe(rows, hide_index=True, width="stretch", key="explorer_values_table",
                  column_config=config)
     st.caption("Softmax never reaches exactly 0 or 1. The predicted class's 1 − p is the "
                "sum of the other nine probabilities, so it is never rounded to 0.")

@@ -13,7 +13,7 @@ from explorer import gallery
 from explorer.evaluation import confusion_matrix
 from explorer.figures.calibration import confusion_figure
 from explorer.summary import format_top1
-from ui import common, lab
+from ui import lab, models, widgets
 
 VIEW_KEY, TRUE_KEY, PRED_KEY, COUNT_KEY = ("gallery_view", "gallery_true", "gallery_pred",
                                            "gallery_count")
@@ -53,13 +53,13 @@ def captions(indices, logits, labels) -> list[str]:
             for i, p in zip(indices, predicted)]
 
 
-@common.guarded
+@widgets.guarded
 def main() -> None:
     st.header("Mistakes & uncertainty gallery")
     st.markdown("The test images the model gets wrong with the most confidence, and the ones "
                 "it is least sure about. Press **Explore** under any of them to open it on the "
                 "Explorer page.")
-    loaded = common.picked_model()
+    loaded = models.picked_model()
     if loaded is None:
         return
     labels = np.asarray(lab.testset_labels())  # (10000,)
@@ -87,7 +87,7 @@ def main() -> None:
     if len(indices) == 0:
         st.info("Nothing matches these filters.")
         return
-    lab.example_grid(indices, captions(indices, logits, labels), "gallery_send")
+    widgets.example_grid(indices, captions(indices, logits, labels), "gallery_send")
     st.caption("Each image: test index, true label, prediction and its top-1 probability at "
                "T = 1.")
 

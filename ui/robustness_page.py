@@ -13,7 +13,7 @@ from explorer.figures.outputs import probs_figure
 from explorer.figures.robustness import distortion_sweep_figure
 from explorer.robustness import SWEEP_PARAMS, sweep, transform
 from explorer.summary import format_top1
-from ui import common
+from ui import models, widgets
 
 # param: (label, min, max, step, neutral). Each range holds its neutral value on the
 # 41-point sweep grid, so the sweep passes exactly through the undistorted digit.
@@ -61,15 +61,15 @@ def distort(image28: np.ndarray, values: dict[str, float]) -> np.ndarray:
 def memo_sweep(loaded: LoadedModel, image28: np.ndarray, param: str):
     """sweep() over the parameter's whole range, memoised per session (sliders rerun the page)."""
     _, lo, hi, _, _ = SLIDERS[param]
-    return common.session_memo(_MEMO_KEY, loaded, image28, (param,),
+    return models.session_memo(_MEMO_KEY, loaded, image28, (param,),
                                lambda: sweep(loaded, image28, param, np.linspace(lo, hi, N_SWEEP)),
                                max_entries=32)
 
 
 def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> None:
     """Prediction on the distorted image, its probabilities over the undistorted ones."""
-    before = loaded.class_probs(common.logits_for(loaded, image28))  # (10,)
-    after = loaded.class_probs(common.logits_for(loaded, moved))  # (10,)
+    before = loaded.class_probs(models.logits_for(loaded, image28))  # (10,)
+    after = loaded.class_probs(models.logits_for(loaded, moved))  # (10,)
     top = int(np.argmax(after))
     change = after[top] - before[top]
     # softmax(log p) = p: format_top1 then writes "1 − 2e-06" instead of rounding to 1.0000.
@@ -101,16 +101,16 @@ def sweep_section(loaded: LoadedModel, image28: np.ndarray, values: dict[str, fl
                f"distortions off; the dashed line is the slider's current value.{note}")
 
 
-@common.guarded
+@widgets.guarded
 def main() -> None:
     st.header("Robustness")
-    loaded = common.picked_model()
+    loaded = models.picked_model()
     if loaded is None:
         return
     st.markdown(f"How far can the digit move before **{loaded.name}** changes its mind? "
                 "The distortions are applied to the 28×28 image the model sees, after "
                 "preprocessing (which would otherwise re-centre and re-size them away).")
-    image28 = common.current_image_or_invite(LOAD_KEY)
+    image28 = widgets.current_image_or_invite(LOAD_KEY)
     if image28 is None:
         return
     slider_col, image_col, pred_col = st.columns([1.1, 1, 1.2], gap="large")

@@ -19,7 +19,7 @@ from explorer.figures.images import (
     units_figure,
     weights_figure,
 )
-from ui import common
+from ui import models, widgets
 
 METHODS = {"Integrated gradients": saliency.integrated_gradients,
            "Gradient × input": saliency.grad_times_input}
@@ -32,7 +32,7 @@ N_UNITS, N_WEIGHT_UNITS = 8, 6  # bars per layer, weight images
 
 def attribution(loaded: LoadedModel, image28: np.ndarray, method: str, target: int) -> np.ndarray:
     """(28, 28) attribution, memoised per session: a widget rerun does not recompute it."""
-    return common.session_memo(_MEMO_KEY, loaded, image28, (method, int(target)),
+    return models.session_memo(_MEMO_KEY, loaded, image28, (method, int(target)),
                                lambda: METHODS[method](loaded, image28, int(target)))
 
 
@@ -44,7 +44,7 @@ def first_layer_weights(loaded: LoadedModel) -> np.ndarray:
 
 def saliency_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     """Input beside the attribution map of the chosen class (default: the predicted one)."""
-    outputs = common.logits_for(loaded, image28)  # (10,)
+    outputs = models.logits_for(loaded, image28)  # (10,)
     predicted = int(np.argmax(outputs))
     method_col, class_col = st.columns(2)
     method = method_col.radio("Method", list(METHODS), key=METHOD_KEY, horizontal=True,
@@ -128,15 +128,15 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
 SECTIONS = {"cnn": cnn_section, "mlp": mlp_section}
 
 
-@common.guarded
+@widgets.guarded
 def main() -> None:
     st.header("Where the model looks")
-    loaded = common.picked_model()
+    loaded = models.picked_model()
     if loaded is None:
         return
     st.markdown(f"Which pixels of the input drive **{loaded.name}**'s answer, and what its "
                 "first layer reacts to. Pick the model in the sidebar.")
-    image28 = common.current_image_or_invite(LOAD_KEY)
+    image28 = widgets.current_image_or_invite(LOAD_KEY)
     if image28 is None:
         return
     saliency_section(loaded, image28)

@@ -18,10 +18,10 @@ def explorer_figures(logits, image28, temperature: float, sweep: Sweep) -> dict[
     NB: functions are looked up on their modules at call time, so a test can patch them.
     """
     return {
-        "model_sees": images.image_figure(image28, size=MODEL_SEES_SIDE),
-        "logits_chart": outputs.logits_figure(logits),
-        "softmax_chart": outputs.softmax_figure(logits, temperature),
-        "sigmoid_chart": outputs.sigmoid_figure(logits, temperature),
-        "sweep_chart": against_t.temperature_sweep_figure(sweep, temperature),
-        "uncertainty_chart": against_t.uncertainty_figure(sweep, temperature),
+        "explorer_model_sees": images.image_figure(image28, size=MODEL_SEES_SIDE),
+        "explorer_logits_chart": outputs.logits_figure(logits),
+        "explorer_softmax_chart": outputs.softmax_figure(logits, temperature),
+        "explorer_sigmoid_chart": outputs.sigmoid_figure(logits, temperature),
+        "explorer_sweep_chart": against_t.temperature_sweep_figure(sweep, temperature),
+        "explorer_uncertainty_chart": against_t.uncertainty_figure(sweep, temperature),
     }

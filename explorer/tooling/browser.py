@@ -61,6 +61,90 @@ PROBE_JS = """
 })();
 """
 
+# Optional (new_page(trace=True)): a bounded event log for diagnosing lost strokes, in
+# performance.now() ms. It tags each drawing surface with data-trace-id and logs which one
+# (and under which widget key, from the st-key-* class around its shadow host) got each mouse
+# press/release, when the set of canvases in the page changes, the script state, and every
+# WebSocket message the page sends: the widget keys in it and a hash of any PNG it carries.
+TRACE_JS = """
+(() => {
+  if (window.__stTrace) return;
+  const T = window.__stTrace = {events: [], seq: 0, canvases: "", state: null};
+  const log = (kind, extra) => {
+    if (T.events.length < 3000) T.events.push({t: Math.round(performance.now()), kind, ...extra});
+  };
+  const keyOf = (el) => {
+    const host = el.getRootNode().host, box = host && host.closest('[class*="st-key-"]');
+    const m = box && box.className.match(/st-key-(\\S+)/);
+    return m ? m[1] : null;
+  };
+  const name = (el) =>
+    `#${el.dataset.traceId || (el.dataset.traceId = String(++T.seq))}:${keyOf(el)}`;
+  const canvases = () => {
+    const out = [];
+    for (const host of document.querySelectorAll('.stBidiComponent *'))
+      if (host.shadowRoot)
+        for (const c of host.shadowRoot.querySelectorAll('canvas.upper-canvas')) out.push(name(c));
+    return out.join(' ');
+  };
+  setInterval(() => {
+    const now = canvases();
+    const app = document.querySelector('[data-testid="stApp"]');
+    const state = app ? app.getAttribute("data-test-script-state") : null;
+    if (now !== T.canvases) { T.canvases = now; log("canvases", {now}); }
+    if (state !== T.state) { T.state = state; log("state", {state}); }
+  }, 20);
+  for (const type of ["mousedown", "mouseup"])
+    addEventListener(type, (e) => {
+      const el = e.composedPath()[0], button = el.closest && el.closest("button");
+      log(type, el instanceof HTMLCanvasElement
+        ? {canvas: name(el), connected: el.isConnected}
+        : {button: button ? button.textContent.trim() : el.tagName});
+    }, true);
+  const hash = (text) => {
+    let h = 2166136261;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
+    return (h >>> 0).toString(16);
+  };
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    try {
+      const bytes = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data)
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
+      const text = bytes ? new TextDecoder("latin1").decode(bytes) : String(data);
+      const keys = [], pngs = {}, parts = text.split("$$ID-");
+      for (let i = 1; i < parts.length; i++) {  // a widget id is a length-prefixed string
+        const length = parts[i - 1].charCodeAt(parts[i - 1].length - 1) - 5;  // < 128: 1 byte
+        const id = length > 33 ? parts[i].slice(0, length) : parts[i].slice(0, 80);
+        const key = id.replace(/^[0-9a-f]+-/, "");
+        const png = parts[i].match(/data:image\\/png;base64,[A-Za-z0-9+\\/=]+/);
+        keys.push(key);
+        if (png) pngs[key] = hash(png[0]);
+      }
+      log("send", {size: text.length, keys, pngs});
+    } catch (err) { log("send", {error: String(err)}); }
+    return send.call(this, data);
+  };
+})();
+"""
+
+# The widget keys of the canvas components now in the page (two while one replaces another).
+CANVAS_KEYS_JS = """() => [...document.querySelectorAll('.stBidiComponent')].map((c) => {
+  const box = c.closest('[class*="st-key-"]'), m = box && box.className.match(/st-key-(\\S+)/);
+  return m ? m[1] : null; })"""
+
+# True once a stroke's consequences have settled and a "Prediction" shows: mouse-up at least
+# minAge ms ago, no run going, no DOM change for `quiet` ms, and no canvas with a key of
+# `before` left (the Clear's run has replaced it). Only then can no stale value be read.
+ANSWERED_JS = """([before, minAge, quiet]) => {
+  const P = window.__stProbe, now = performance.now();
+  if (P.up === null || now - P.up < minAge || now - P.lastMutation < quiet) return null;
+  if (P.state !== "notRunning") return null;
+  const keys = (CANVAS_KEYS_JS)();
+  if (!keys.length || keys.some((k) => before.includes(k))) return null;
+  return P.metric(P.label);
+}""".replace("CANVAS_KEYS_JS", CANVAS_KEYS_JS)
+
 # Single-stroke digit shapes as (x, y) fractions of the canvas box.
 SHAPES: dict[str, tuple[tuple[float, float], ...]] = {
     "1": ((0.5, 0.18), (0.5, 0.82)),
@@ -187,13 +271,26 @@ class PageErrors:
         return self
 
 
-def new_page(browser, viewport: dict | None = None):
-    """(page, PageErrors) in a fresh context with the probe installed."""
+def new_page(browser, viewport: dict | None = None, trace: bool = False):
+    """(page, PageErrors) in a fresh context with the probe (and, if asked, the trace)."""
     context = browser.new_context(viewport=viewport or VIEWPORT)
     page = context.new_page()
     errors = PageErrors().attach(page)
     page.add_init_script(PROBE_JS)
+    if trace:
+        page.add_init_script(TRACE_JS)
     return page, errors
+
+
+def trace_events(page, reset: bool = False) -> list[dict]:
+    """The trace's events so far (new_page(trace=True)); reset=True empties the log after."""
+    return page.evaluate("(reset) => { const T = window.__stTrace; if (!T) return []; "
+                         "const out = T.events; if (reset) T.events = []; return out; }", reset)
+
+
+def canvas_keys(page) -> list[str | None]:
+    """The widget keys of the canvases in the page now (two while one replaces the other)."""
+    return page.evaluate(CANVAS_KEYS_JS)
 
 
 def probe(page) -> dict:
@@ -217,9 +314,14 @@ def open_app(page, url: str, timeout: float = 45.0, canvas: bool = True) -> None
         page.locator(CANVAS).wait_for(state="visible", timeout=timeout * 1000)
 
 
-def draw(page, points, steps: int = 6, offset: tuple[float, float] = (0.0, 0.0)) -> None:
-    """One mouse stroke through `points` (fractions of the canvas box, shifted by offset)."""
-    box = page.locator(CANVAS).bounding_box()
+def draw(page, points, steps: int = 6, offset: tuple[float, float] = (0.0, 0.0),
+         box: dict | None = None) -> None:
+    """One mouse stroke through `points` (fractions of the canvas box, shifted by offset).
+
+    Pass `box` (a bounding box read earlier) to draw where the canvas was without waiting
+    for it: right after Clear, say, while the old canvas is being replaced.
+    """
+    box = box or page.locator(CANVAS).bounding_box()
     xy = [(box["x"] + (fx + offset[0]) * box["width"], box["y"] + (fy + offset[1]) * box["height"])
           for fx, fy in points]
     page.mouse.move(*xy[0])
@@ -241,13 +343,33 @@ def wait_for_metric(page, label: str = "Prediction", timeout: float = 20.0) -> s
     return handle.json_value()
 
 
+def wait_for_answer(page, before: list, label: str = "Prediction", timeout: float = 20.0,
+                    quiet_ms: int = 600) -> str:
+    """After a stroke drawn on a cleared canvas, wait for a settled page showing `label`.
+
+    `before`: the canvas keys before Clear was pressed. The page counts as settled once the
+    canvas component has a new key, no run is going and the DOM has been quiet for quiet_ms,
+    at least quiet_ms + 200 ms after mouse-up (the canvas sends 200 ms after it). The old
+    value is gone by then, so whatever shows answers this stroke. Raises playwright's
+    TimeoutError when no answer settles in time: the stroke was lost.
+    """
+    handle = page.wait_for_function(ANSWERED_JS, arg=[before, quiet_ms + 200, quiet_ms],
+                                    timeout=timeout * 1000, polling=100)
+    return handle.json_value()
+
+
+def click_clear(page, timeout: float = 20.0) -> None:
+    """Press the page's "Clear" button and return at once (see clear_canvas to wait)."""
+    page.get_by_role("button", name="Clear", exact=True).click(timeout=timeout * 1000)
+
+
 def clear_canvas(page, label: str = "Prediction", timeout: float = 20.0) -> None:
     """Press the page's "Clear" button; wait for a fresh canvas and for `label` to go.
 
     NB: the old metric lingers until the rerun ends; reading before it goes reads a stale value.
     """
     page.locator(CANVAS).evaluate("el => el.setAttribute('data-cleared', '1')")
-    page.get_by_role("button", name="Clear", exact=True).click(timeout=timeout * 1000)
+    click_clear(page, timeout)
     page.wait_for_function(f"() => window.__stProbe.metric({json.dumps(label)}) === null",
                            timeout=timeout * 1000)
     page.locator(f"{CANVAS}:not([data-cleared])").wait_for(state="visible",

@@ -1,0 +1,104 @@
+"""Models in the UI: one cached, shared, read-only model per checkpoint; the sidebar picker.
+
+NB: the cached model is shared by every session: eval mode, no grad, never mutated.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from explorer import registry
+from explorer.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
+from explorer.inference import predict_logits
+from explorer.summary import layer_table
+from ui.state import MODEL_KEY
+
+log = logging.getLogger("digit_explorer")
+_LOGITS_CACHE_KEY = "_logits_cache"
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=16)
+def _load_cached(name: str, folder: str, weights_mtime_ns: int) -> LoadedModel:
+    # NB: shared by every session; read-only (eval mode, no grad). Errors are not cached,
+    # so a checkpoint that appears later is picked up on the next rerun; the mtime in the
+    # key picks up a retrained one.
+    loaded = load_model(Path(folder) / name)
+    predict_logits(loaded, np.zeros((1, 28, 28), np.float32))  # warm-up: first stroke is fast
+    return loaded
+
+
+def get_model(name: str) -> LoadedModel:
+    """The cached model for a name; raises CheckpointError with the fix in its message."""
+    if name not in registry.names():
+        raise CheckpointError(f"Unknown model {name!r}; choose one of "
+                              f"{', '.join(registry.names())}.")
+    weights = checkpoint_root() / name / "model.safetensors"
+    mtime = weights.stat().st_mtime_ns if weights.is_file() else 0
+    return _load_cached(name, str(checkpoint_root()), mtime)
+
+
+def picked_model() -> LoadedModel | None:
+    """The sidebar's model, or None after showing why it can't load and what to do."""
+    name = st.session_state.get(MODEL_KEY, registry.DEFAULT_MODEL)
+    try:
+        return get_model(name)
+    except CheckpointError as err:
+        st.error(f"Model **{name}** cannot be loaded. {err}")
+        st.info("Pick another model in the sidebar while this one is missing.")
+        return None
+
+
+def preload_default_model() -> None:
+    """Load the default model at app start so the first stroke does not wait for it.
+
+    NB: any failure is only logged: the page that needs the model says why, and the
+    other models stay reachable from the sidebar.
+    """
+    try:
+        get_model(registry.DEFAULT_MODEL)
+    except Exception as err:  # noqa: BLE001 - a bad default model must not take the app down
+        log.warning("default model not preloaded: %s", err)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def layer_rows(arch: str, config: dict) -> list[dict]:
+    """The layer table of an architecture, from a private fresh build (never the cached model)."""
+    return layer_table(registry.build_model(arch, config).eval())
+
+
+def model_picker() -> str:
+    """The sidebar model selectbox (key MODEL_KEY); returns the chosen name."""
+    names = registry.names()
+    if st.session_state.get(MODEL_KEY) not in names:
+        st.session_state[MODEL_KEY] = registry.DEFAULT_MODEL
+    return st.sidebar.selectbox(
+        "Model", names, key=MODEL_KEY,
+        help=" · ".join(f"{name}: {registry.get_arch(name).blurb}" for name in names))
+
+
+def session_memo(store: str, loaded: LoadedModel, image28, extra: tuple, compute,
+                 max_entries: int = 64):
+    """compute() memoised in this session by checkpoint, image bytes and `extra`.
+
+    NB: widget moves rerun the page; this keeps them from rerunning the model. Oldest first out.
+    """
+    image28 = np.ascontiguousarray(image28, dtype=np.float32)  # (28, 28)
+    key = (str(loaded.path), loaded.meta.get("weights_sha256"), *extra,
+           hashlib.sha1(image28.tobytes()).hexdigest())
+    memo: dict = st.session_state.setdefault(store, {})
+    if key not in memo:
+        if len(memo) >= max_entries:
+            memo.pop(next(iter(memo)))
+        memo[key] = compute()
+    return memo[key]
+
+
+def logits_for(loaded: LoadedModel, image28: np.ndarray) -> np.ndarray:
+    """(10,) model outputs for one image, memoised per session by model and image bytes."""
+    image28 = np.ascontiguousarray(image28, dtype=np.float32)  # (28, 28)
+    return session_memo(_LOGITS_CACHE_KEY, loaded, image28, (),
+                        lambda: predict_logits(loaded, image28[None])[0])  # (10,)

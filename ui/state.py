@@ -1,0 +1,76 @@
+"""Session state shared by every page: its keys, the shared temperature and the hand-off.
+
+Cross-page values live in plain (non-widget) session-state keys, because Streamlit
+deletes a widget's key when a page that does not render the widget runs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from explorer import gallery, registry
+from explorer.confidence import temperature_grid
+from explorer.data import load_test_split
+
+# --- Session-state keys shared by every page -------------------------------------------
+TEMPERATURE_KEY = "temperature"  # float: the T every page uses (plain key)
+MODEL_KEY = "model_name"  # str: the sidebar picker's key; rendered by app.py on every page
+CURRENT_IMAGE_KEY = "current_image28"  # (28, 28) float32 the explorer shows, or None
+EXAMPLE_KEY = "example_image28"  # (28, 28) float32 sent to the explorer, or None
+EXAMPLE_LABEL_KEY = "example_label"  # its true label (int) or None
+# Where it came from, e.g. "MNIST test #123", or None. NB: markdown: escape user text in it.
+EXAMPLE_SOURCE_KEY = "example_source"
+# Widget key of the explorer's temperature slider; pages read TEMPERATURE_KEY instead.
+TEMPERATURE_WIDGET_KEY = "explorer_temperature_slider"
+
+T_GRID = tuple(float(t) for t in temperature_grid())  # the slider's log-spaced stops
+PREVIOUS_PAGE_KEY, CURRENT_PAGE_KEY = "_previous_page", "_current_page"  # set by app.py
+EXPLORER_PAGE = "ui/explorer_page.py"
+
+
+def note_page(url_path: str) -> None:
+    """Record which page this full run shows and which one the last run showed."""
+    st.session_state[PREVIOUS_PAGE_KEY] = st.session_state.get(CURRENT_PAGE_KEY)
+    st.session_state[CURRENT_PAGE_KEY] = url_path
+
+
+def init_state() -> None:
+    """Give every shared plain key its default once per session."""
+    st.session_state.setdefault(TEMPERATURE_KEY, 1.0)
+    st.session_state.setdefault(MODEL_KEY, registry.DEFAULT_MODEL)
+    for key in (CURRENT_IMAGE_KEY, EXAMPLE_KEY, EXAMPLE_LABEL_KEY, EXAMPLE_SOURCE_KEY):
+        st.session_state.setdefault(key, None)
+
+
+# --- Temperature ---------------------------------------------------------------------
+def snap_temperature(temperature: float) -> float:
+    """The slider stop nearest to T on the log scale."""
+    grid = np.asarray(T_GRID)
+    return T_GRID[int(np.argmin(np.abs(np.log(grid / max(float(temperature), 1e-6)))))]
+
+
+def set_temperature(temperature: float) -> None:
+    """Set the shared T (exact) and move the slider to its nearest stop. NB: callback only."""
+    st.session_state[TEMPERATURE_KEY] = float(temperature)
+    st.session_state[TEMPERATURE_WIDGET_KEY] = snap_temperature(temperature)
+
+
+# --- Examples and the cross-page hand-off ---------------------------------------------------
+def send_to_explorer(image28: np.ndarray, label: int | None = None,
+                     source: str | None = None) -> None:
+    """Queue a (28, 28) image in [0, 1] for the explorer; then st.switch_page(EXPLORER_PAGE)."""
+    st.session_state[EXAMPLE_KEY] = np.asarray(image28, dtype=np.float32).reshape(28, 28)
+    st.session_state[EXAMPLE_LABEL_KEY] = None if label is None else int(label)
+    st.session_state[EXAMPLE_SOURCE_KEY] = source
+
+
+def example_rng() -> np.random.Generator:
+    """Randomness for picking examples (tests monkeypatch this to make it deterministic)."""
+    return np.random.default_rng()
+
+
+def pick_example(digit: int | None = None) -> tuple[np.ndarray, int, int]:
+    """A random MNIST test digit (of class `digit` if given): (image28 in [0, 1], label, index)."""
+    images, labels = load_test_split()  # uint8 (10000, 28, 28), (10000,)
+    index = gallery.random_example(labels, example_rng(), digit)
+    return images[index].astype(np.float32) / 255.0, int(labels[index]), index

@@ -1,0 +1,146 @@
+"""Shared widgets: the error guard, the temperature slider, the verdict badge, the
+"no drawing yet" invitation, the example grid, and text made safe for markdown.
+"""
+from __future__ import annotations
+
+import functools
+import io
+import logging
+import re
+
+import numpy as np
+import streamlit as st
+from PIL import Image
+
+from explorer.checkpoints import CheckpointError
+from explorer.data import load_test_split
+from ui import state
+from ui.state import (
+    CURRENT_IMAGE_KEY,
+    EXAMPLE_KEY,
+    EXAMPLE_SOURCE_KEY,
+    T_GRID,
+    TEMPERATURE_KEY,
+    TEMPERATURE_WIDGET_KEY,
+    pick_example,
+    send_to_explorer,
+    snap_temperature,
+)
+
+log = logging.getLogger("digit_explorer")
+
+
+def _slider_moved() -> None:
+    st.session_state[TEMPERATURE_KEY] = float(st.session_state[TEMPERATURE_WIDGET_KEY])
+
+
+def temperature_slider(label: str = "Temperature T (log scale)") -> float:
+    """A log-scale T slider synced with TEMPERATURE_KEY; returns the exact shared T."""
+    temperature = float(st.session_state.get(TEMPERATURE_KEY, 1.0))
+    if st.session_state.get(TEMPERATURE_WIDGET_KEY) != snap_temperature(temperature):
+        # Another page (or a fresh visit) set T: show it on the slider.
+        st.session_state[TEMPERATURE_WIDGET_KEY] = snap_temperature(temperature)
+    st.select_slider(label, options=T_GRID, key=TEMPERATURE_WIDGET_KEY,
+                     format_func=lambda t: f"{t:.3g}", on_change=_slider_moved)
+    return float(st.session_state[TEMPERATURE_KEY])
+
+
+def _load_example_here() -> None:
+    """'Load an example' on another page: queue it for the explorer and use it right here."""
+    image28, label, index = pick_example()
+    send_to_explorer(image28, label, f"MNIST test digit #{index}")
+    st.session_state[CURRENT_IMAGE_KEY] = st.session_state[EXAMPLE_KEY]
+
+
+def current_image_or_invite(button_key: str) -> np.ndarray | None:
+    """The explorer's current (28, 28) image with a caption; else an invitation and None.
+
+    NB: with CURRENT_IMAGE_KEY unset it falls back to EXAMPLE_KEY, as the explorer's blank
+    canvas does.
+    """
+    image28 = st.session_state.get(CURRENT_IMAGE_KEY)
+    if image28 is None:
+        image28 = st.session_state.get(EXAMPLE_KEY)
+    if image28 is not None:
+        image28 = np.asarray(image28, dtype=np.float32).reshape(28, 28)
+        example = st.session_state.get(EXAMPLE_KEY)
+        if example is not None and np.array_equal(np.asarray(example).reshape(28, 28), image28):
+            where = st.session_state.get(EXAMPLE_SOURCE_KEY) or "an example"
+            st.caption(f"Using the Explorer's current image: {where}.")
+        else:
+            st.caption("Using your current drawing from the Explorer page.")
+        return image28
+    st.info("✏️ No drawing yet: draw a digit on the **Explorer** page, or load an example here.")
+    st.button("Load an example", key=button_key, on_click=_load_example_here,
+              help="A random digit from the MNIST test set (the Explorer shows it too)")
+    return None
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
+
+
+def escape_markdown(text: str) -> str:
+    """User-supplied text (a file name) shown literally by st.markdown, never as markup.
+
+    NB: a name like ![x](http://host/) would otherwise make the browser fetch that URL;
+    ':' goes too, or ':red[...]' and ':material/...:' would style or draw icons.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def guarded(fn):
+    """Run a page body or fragment so errors become st.error, never a traceback in the page.
+
+    NB: Streamlit's rerun/stop signals are BaseExceptions and pass through untouched.
+    """
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except CheckpointError as err:
+            st.error(str(err))
+        except Exception as err:  # noqa: BLE001 - the page must survive anything
+            log.exception("page error in %s", fn.__name__)
+            st.error(f"Something went wrong ({type(err).__name__}: {err}). "
+                     "The details are in the server log.")
+    return wrapper
+
+
+VERDICT_BADGES = {"confident": ("green", ":material/check_circle:"),
+                  "uncertain": ("orange", ":material/help:"),
+                  "probably not a digit": ("red", ":material/block:")}
+
+
+def verdict_badge(verdict: str) -> str:
+    """Markdown for a coloured verdict badge with its icon."""
+    colour, icon = VERDICT_BADGES[verdict]
+    return f":{colour}-badge[{icon} {verdict}]"
+
+
+THUMB_SIDE = 84  # 3× the 28 px digit, nearest-neighbour
+
+
+def thumbnail(image28: np.ndarray, side: int = THUMB_SIDE) -> bytes:
+    """A (28, 28) image in [0, 1] as an upscaled greyscale PNG (nearest neighbour)."""
+    grey = (np.clip(np.asarray(image28, dtype=np.float32), 0.0, 1.0) * 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(grey, "L").resize((side, side), Image.Resampling.NEAREST).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def example_grid(indices, captions: list[str], key_prefix: str, per_row: int = 8) -> None:
+    """Test images in rows of `per_row`, each captioned, each with a button to the explorer."""
+    images, labels = load_test_split()  # uint8 (10000, 28, 28), (10000,)
+    for start in range(0, len(indices), per_row):
+        cols = st.columns(per_row)
+        for col, index, caption in zip(cols, indices[start:start + per_row],
+                                       captions[start:start + per_row]):
+            index = int(index)
+            image28 = images[index].astype(np.float32) / 255.0
+            with col:
+                st.image(thumbnail(image28), width=THUMB_SIDE)
+                st.caption(caption)
+                if st.button("Explore", key=f"{key_prefix}_{index}",
+                             help=f"Open MNIST test #{index} on the Explorer page"):
+                    send_to_explorer(image28, int(labels[index]), f"MNIST test #{index}")
+                    st.switch_page(state.EXPLORER_PAGE)
