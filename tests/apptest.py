@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
 from explorer.preprocess import CANVAS_SIDE
-from ui import state
+from ui import live, state
 
 
 def need_checkpoints(*names: str) -> None:
@@ -79,14 +79,14 @@ def app(timeout: float = 60) -> AppTest:
 
 
 def open_page(page: str, model: str | None = None, image28=None) -> AppTest:
-    """The app run once, then switched to ui/<page>_page.py with a model and current image."""
+    """The app run once, then switched to a page ("calibration" or "ui/calibration_page.py")."""
     at = app(timeout=120)
     if model is not None:
         at.session_state[state.MODEL_KEY] = model
     at.run()
     if image28 is not None:
         at.session_state[state.CURRENT_IMAGE_KEY] = image28
-    at.switch_page(f"ui/{page}_page.py")
+    at.switch_page(page if page.endswith(".py") else f"ui/{page}_page.py")
     return at.run()
 
 
@@ -106,13 +106,43 @@ def verdict(at: AppTest) -> str | None:
     return shown[0].split("[")[-1].rstrip("]").split(": ")[-1] if shown else None
 
 
+def live_data(at: AppTest, view: str) -> dict | None:
+    """What the Explorer's live component (ui/live.py) was given for a view, or None."""
+    suffix = f"-{live.KEYS[view]}"
+    found = [json.loads(e.proto.json) for e in at.get("bidi_component")
+             if e.proto.component_name == "digit_explorer.live" and e.proto.id.endswith(suffix)]
+    return found[0] if found else None
+
+
+def _live_figures(at: AppTest) -> dict[str, str]:
+    """The live component's figures (JSON) by their Explorer keys."""
+    out = {}
+    sees, charts = live_data(at, "sees"), live_data(at, "charts")
+    if sees:
+        out["explorer_model_sees"] = sees["figure"]
+    for name, spec in (charts or {}).get("figures", {}).items():
+        out[f"explorer_{name}_chart"] = spec
+    return out
+
+
 def chart_spec(at: AppTest, key: str) -> dict:
+    """A chart's figure JSON: an st.plotly_chart's, or one the live component draws."""
+    live_figures = _live_figures(at)
+    if key in live_figures:
+        return json.loads(live_figures[key])
     (chart,) = [c for c in at.get("plotly_chart") if c.key == key]
     return json.loads(chart.proto.spec)
 
 
+def set_live_temperature(at: AppTest, temperature: float) -> AppTest:
+    """What the browser sends when the T control is released (or a T button pressed)."""
+    at.session_state[live.KEYS["charts"]] = {"temperature": {"t": temperature,
+                                                             "n": f"test-{temperature}"}}
+    return at.run()
+
+
 def chart_keys(at: AppTest) -> set[str]:
-    return {c.key for c in at.get("plotly_chart")}
+    return {c.key for c in at.get("plotly_chart")} | set(_live_figures(at))
 
 
 def values(array) -> np.ndarray:

@@ -22,12 +22,15 @@ from tests.apptest import (
     bar_y,
     canvas_dot,
     canvas_from_digit,
+    chart_keys,
     chart_spec,
+    live_data,
     metric,
     need_checkpoints,
+    set_live_temperature,
     verdict,
 )
-from ui import models, state, widgets
+from ui import live, models, state, widgets
 
 SIDE = CANVAS_SIDE
 
@@ -38,7 +41,8 @@ def test_blank_canvas_invites_drawing_and_shows_no_charts(canvas):
     assert_clean(at)
     assert any("Draw a digit" in info.value for info in at.info)
     assert metric(at, "Prediction") is None
-    assert not [c for c in at.get("plotly_chart") if c.key != "explorer_model_sees"]
+    assert chart_keys(at) == {"explorer_model_sees"}  # the placeholder preview only
+    assert live_data(at, "sees")["static"] and live_data(at, "charts") is None
     call = canvas.calls[-1]
     assert call["return_image_data"] and call["update_streamlit"]
     assert (call["stroke_color"], call["background_color"]) == ("#FFFFFF", "#000000")
@@ -61,12 +65,13 @@ def test_drawn_digit_is_predicted_with_all_charts(canvas, label):
     assert_clean(at)
     assert metric(at, "Prediction") == str(label)
     assert verdict(at) == "confident"
-    keys = {c.key for c in at.get("plotly_chart")}
+    keys = chart_keys(at)
     assert {"explorer_model_sees", "explorer_logits_chart", "explorer_softmax_chart",
             "explorer_sigmoid_chart", "explorer_sweep_chart", "explorer_uncertainty_chart"} <= keys
-    assert any(f"argmax is {label} at every T" in s.value for s in at.success)
+    assert f"argmax is {label} at every T" in live_data(at, "charts")["fact"]
     assert at.session_state[state.CURRENT_IMAGE_KEY].shape == (28, 28)
-    assert len(at.dataframe) >= 1
+    charts = live_data(at, "charts")  # the exact-values table is drawn from these logits
+    assert len(charts["logits"]) == 10 and int(np.argmax(charts["logits"])) == label
 
 
 def test_dot_is_not_called_a_confident_digit(canvas):
@@ -128,8 +133,8 @@ def test_temperature_changes_softmax_but_not_prediction(canvas):
     canvas.image, _ = canvas_from_digit(2)
     at = app().run()
     before = chart_spec(at, "explorer_softmax_chart")
-    hot = state.T_GRID[-5]
-    at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).set_value(hot).run()
+    hot = 8.0
+    set_live_temperature(at, hot)
     assert_clean(at)
     after = chart_spec(at, "explorer_softmax_chart")
     assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(hot)
@@ -145,12 +150,14 @@ def test_use_fitted_t_and_t_set_by_another_page(canvas):
     at = app()
     at.session_state[state.TEMPERATURE_KEY] = 3.0
     at.run()
-    assert at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).value == pytest.approx(3.0, 0.02)
+    assert live_data(at, "charts")["temperature"] == 3.0  # the T control shows it
+    assert live_data(at, "readouts")["temperature"] == 3.0
     title = chart_spec(at, "explorer_softmax_chart")["layout"]["title"]["text"]
     assert title.startswith("Softmax at T = 3<")
-    at.button(key="explorer_use_fitted_t").click().run()
-    assert_clean(at)
     fitted = models.get_model("cnn").meta["temperature"]
+    assert live_data(at, "charts")["fitted_t"] == fitted  # its "Use fitted T" button's value
+    set_live_temperature(at, fitted)  # what that button sends
+    assert_clean(at)
     assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(fitted)
 
 
@@ -243,15 +250,15 @@ def test_temperature_survives_runs_without_the_slider(canvas):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(2)
     at = app().run()
-    cold = state.T_GRID[10]
-    at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).set_value(cold).run()
+    cold = 0.15
+    set_live_temperature(at, cold)
     canvas.image = None
-    at.run()  # blank canvas: no slider, so Streamlit drops the slider's widget state
-    assert state.TEMPERATURE_WIDGET_KEY not in at.session_state
+    at.run()  # blank canvas: no T control, so Streamlit drops the component's state
+    assert live.KEYS["charts"] not in at.session_state
     canvas.image, _ = canvas_from_digit(2)
     at.run()
     assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(cold)
-    assert at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).value == pytest.approx(cold)
+    assert live_data(at, "charts")["temperature"] == pytest.approx(cold)
 
 
 # --- bad input, each case named ----------------------------------------------------------
@@ -299,7 +306,7 @@ def test_extreme_temperature_keeps_every_number_finite(canvas, t_index):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(4)
     at = app().run()
-    at.select_slider(key=state.TEMPERATURE_WIDGET_KEY).set_value(state.T_GRID[t_index]).run()
+    set_live_temperature(at, (0.05, 20.0)[t_index])
     assert_clean(at)
     assert metric(at, "Prediction") == "4"
     for key in ("explorer_logits_chart", "explorer_softmax_chart", "explorer_sigmoid_chart"):

@@ -5,7 +5,6 @@ the train command.
 """
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 
@@ -18,7 +17,17 @@ from explorer import registry
 from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
-from tests.apptest import blank_canvas, install_canvas, need_checkpoints
+from tests.apptest import (
+    assert_clean,
+    blank_canvas,
+    chart_keys,
+    chart_spec,
+    install_canvas,
+    metric,
+    need_checkpoints,
+    open_page,
+    values,
+)
 from ui import models, state
 
 APP = "../app.py"
@@ -44,48 +53,6 @@ def test_digit(label: int) -> np.ndarray:
 test_digit.__test__ = False  # a helper, not a test
 
 
-def open_page(page: str, image28: np.ndarray | None = None, model: str | None = None
-              ) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    if image28 is not None:
-        at.session_state[state.CURRENT_IMAGE_KEY] = image28
-    if model is not None:
-        at.session_state[state.MODEL_KEY] = model
-    at.switch_page(page)
-    return at.run()
-
-
-def chart_spec(at: AppTest, key: str) -> dict:
-    (chart,) = [c for c in at.get("plotly_chart") if c.key == key]
-    return json.loads(chart.proto.spec)
-
-
-def chart_keys(at: AppTest) -> set[str]:
-    return {c.key for c in at.get("plotly_chart")}
-
-
-def values(array) -> np.ndarray:
-    """A trace's numbers; plotly ships numpy arrays as base64 typed arrays."""
-    if isinstance(array, dict):
-        data = np.frombuffer(base64.b64decode(array["bdata"]), dtype=np.dtype(array["dtype"]))
-        shape = array.get("shape")
-        if shape:
-            data = data.reshape([int(s) for s in str(shape).split(",")])
-        return data
-    return np.asarray(array, dtype=np.float64)
-
-
-def metric(at: AppTest, label: str) -> str | None:
-    found = [m.value for m in at.metric if m.label == label]
-    return found[0] if found else None
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
 # --- Every page, with and without a drawing ---------------------------------------------------
 @pytest.mark.parametrize("page", PAGES)
 def test_page_without_a_drawing_invites_one_and_can_load_an_example(page, monkeypatch):
@@ -108,7 +75,7 @@ def test_page_without_a_drawing_invites_one_and_can_load_an_example(page, monkey
 @pytest.mark.parametrize("model", ["cnn", "mlp", "mlp_softmax"])
 def test_page_with_a_drawing_runs_cleanly_for_every_model(page, model):
     need_checkpoints(model, *NEEDS[page])
-    at = open_page(page, test_digit(7), model)
+    at = open_page(page, model, test_digit(7))
     assert_clean(at)
     assert not any(LOAD_KEYS[page] == b.key for b in at.button)
     assert len(at.get("plotly_chart")) >= 2
@@ -128,7 +95,7 @@ def test_an_example_queued_for_the_explorer_is_used_when_no_drawing_is_current()
 # --- Double softmax ---------------------------------------------------------------------------
 def test_exhibit_page_shows_the_bound_and_the_measured_max_below_it():
     need_checkpoints("mlp", "mlp_softmax")
-    at = open_page(EXHIBIT, test_digit(3))
+    at = open_page(EXHIBIT, image28=test_digit(3))
     assert_clean(at)
     assert metric(at, "Bound e/(e+9)") == "0.2320"
     measured = float(metric(at, "Measured max, test set"))
@@ -163,7 +130,7 @@ def test_exhibit_page_without_the_exhibit_checkpoint_explains_and_shows_the_rest
     need_checkpoints("mlp")
     shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
-    at = open_page(EXHIBIT, test_digit(2), model="mlp")
+    at = open_page(EXHIBIT, "mlp", test_digit(2))
     assert not at.exception
     assert any("--arch mlp_softmax" in e.value for e in at.error)
     assert metric(at, "Bound e/(e+9)") == "0.2320"
@@ -179,7 +146,7 @@ def heat(spec: dict, trace: int = 0) -> np.ndarray:
 
 def test_saliency_page_for_the_cnn_shows_a_map_and_32_feature_maps():
     need_checkpoints("cnn")
-    at = open_page(SALIENCY, test_digit(7), "cnn")
+    at = open_page(SALIENCY, "cnn", test_digit(7))
     assert_clean(at)
     saliency = heat(chart_spec(at, "saliency_map"))
     assert saliency.shape == (28, 28) and np.isfinite(saliency).all()
@@ -192,7 +159,7 @@ def test_saliency_page_for_the_cnn_shows_a_map_and_32_feature_maps():
 
 def test_saliency_class_and_method_change_the_map():
     need_checkpoints("cnn")
-    at = open_page(SALIENCY, test_digit(7), "cnn")
+    at = open_page(SALIENCY, "cnn", test_digit(7))
     predicted = heat(chart_spec(at, "saliency_map"))
     at.selectbox(key="saliency_class").set_value(1).run()
     assert_clean(at)
@@ -210,7 +177,7 @@ def test_saliency_class_and_method_change_the_map():
 @pytest.mark.parametrize("model", ["mlp", "mlp_softmax"])
 def test_saliency_page_for_the_mlps_shows_units_and_their_weights(model):
     need_checkpoints(model)
-    at = open_page(SALIENCY, test_digit(0), model)
+    at = open_page(SALIENCY, model, test_digit(0))
     assert_clean(at)
     assert "feature_maps" not in chart_keys(at)
     units = chart_spec(at, "top_units")["data"][0]
@@ -230,7 +197,7 @@ def test_saliency_page_for_the_mlps_shows_units_and_their_weights(model):
 
 def test_saliency_page_leaves_the_cached_model_untouched():
     need_checkpoints("cnn")
-    at = open_page(SALIENCY, test_digit(5), "cnn")
+    at = open_page(SALIENCY, "cnn", test_digit(5))
     assert_clean(at)
     loaded = models.get_model("cnn")  # the same st.cache_resource the page used
     assert not loaded.model.training
@@ -243,7 +210,7 @@ def test_saliency_page_leaves_the_cached_model_untouched():
 # --- Robustness ---------------------------------------------------------------------------------
 def test_a_big_rotation_changes_the_prediction_shown():
     need_checkpoints("cnn")
-    at = open_page(ROBUSTNESS, test_digit(7), "cnn")
+    at = open_page(ROBUSTNESS, "cnn", test_digit(7))
     assert_clean(at)
     assert metric(at, "Prediction") == "7"
     before = values(chart_spec(at, "robust_probs")["data"][1]["y"])
@@ -263,7 +230,7 @@ def test_a_big_rotation_changes_the_prediction_shown():
 
 def test_robustness_sweep_has_ten_curves_over_41_values_and_marks_the_slider():
     need_checkpoints("cnn")
-    at = open_page(ROBUSTNESS, test_digit(1), "cnn")
+    at = open_page(ROBUSTNESS, "cnn", test_digit(1))
     at.selectbox(key="robust_sweep_param").set_value("rotate").run()
     at.slider(key="robust_rotate").set_value(45.0).run()
     assert_clean(at)
@@ -279,6 +246,6 @@ def test_robustness_sweep_has_ten_curves_over_41_values_and_marks_the_slider():
 
 def test_robustness_page_names_where_the_distortions_apply():
     need_checkpoints("cnn")
-    at = open_page(ROBUSTNESS, test_digit(1))
+    at = open_page(ROBUSTNESS, image28=test_digit(1))
     text = " ".join(md.value for md in at.markdown)
     assert "applied to the 28×28 image the model sees, after preprocessing" in text

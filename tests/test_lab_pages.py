@@ -20,7 +20,14 @@ from explorer.confidence import softmax
 from explorer.data import load_test_float, load_test_split
 from explorer.gallery import most_confident_mistakes
 from explorer.inference import predict_logits
-from tests.apptest import blank_canvas, install_canvas, need_checkpoints
+from tests.apptest import (
+    assert_clean,
+    blank_canvas,
+    install_canvas,
+    metrics,
+    need_checkpoints,
+    open_page,
+)
 from ui import state
 
 APP = "../app.py"
@@ -49,24 +56,6 @@ def digit_image(label: int = 7) -> tuple[np.ndarray, int]:
     return images[index].astype(np.float32) / 255.0, index
 
 
-def open_page(page: str, model: str = "mlp", image28=None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.session_state[state.MODEL_KEY] = model
-    at.run()
-    at.session_state[state.CURRENT_IMAGE_KEY] = image28
-    at.switch_page(f"ui/{page}_page.py").run()
-    return at
-
-
-def assert_clean(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-
-
-def metrics(at: AppTest, label: str) -> list[str]:
-    return [m.value for m in at.metric if m.label == label]
-
-
 def shown_examples(at: AppTest) -> list[tuple[int, int, int, float]]:
     """(index, true, predicted, p) of every captioned example on the page."""
     found = [CAPTION.search(c.value) for c in at.caption]
@@ -77,7 +66,7 @@ def shown_examples(at: AppTest) -> list[tuple[int, int, int, float]]:
 @pytest.mark.parametrize("drawn", [False, True])
 def test_lab_page_runs_with_and_without_a_drawing(page, drawn):
     need_checkpoints("mlp")
-    at = open_page(page, image28=digit_image()[0] if drawn else None)
+    at = open_page(page, "mlp", image28=digit_image()[0] if drawn else None)
     assert not at.exception, [e.value for e in at.exception]
     assert not [e for e in at.error if "train.py" not in e.value]  # only missing checkpoints
     assert at.header, "the page body did not render"
@@ -87,7 +76,7 @@ def test_lab_page_runs_with_and_without_a_drawing(page, drawn):
 
 def test_calibration_shows_three_settings_and_where_the_drawing_falls(mlp_logits):
     image28, _ = digit_image(2)
-    at = open_page("calibration", image28=image28)
+    at = open_page("calibration", "mlp", image28=image28)
     assert_clean(at)
     labels = load_test_split()[1]
     fitted = load_model("mlp").meta["temperature"]
@@ -120,7 +109,7 @@ def test_calibration_follows_the_explorers_temperature(mlp_logits):
 
 
 def test_refit_shows_before_and_after_and_can_set_the_explorers_t(mlp_logits):
-    at = open_page("calibration")
+    at = open_page("calibration", "mlp")
     assert not metrics(at, "Refit T")
     at.button(key="calibration_refit").click().run()
     assert_clean(at)
@@ -158,7 +147,7 @@ def test_refit_on_half_uses_even_images_to_fit_and_odd_to_score():
 
 
 def test_gallery_most_confident_mistakes_are_mistakes_in_order(mlp_logits):
-    at = open_page("gallery")
+    at = open_page("gallery", "mlp")
     assert_clean(at)
     shown = shown_examples(at)
     labels = load_test_split()[1]
@@ -176,7 +165,7 @@ def test_gallery_confusion_cell_shows_that_cells_examples(mlp_logits):
     predicted = mlp_logits.argmax(1)
     wrong = np.flatnonzero(predicted != labels)
     true_class, pred_class = int(labels[wrong[0]]), int(predicted[wrong[0]])
-    at = open_page("gallery")
+    at = open_page("gallery", "mlp")
     at.selectbox(key="gallery_view").set_value(gallery.VIEWS[3])
     at.selectbox(key="gallery_true").set_value(true_class)
     at.selectbox(key="gallery_pred").set_value(pred_class).run()
@@ -186,7 +175,7 @@ def test_gallery_confusion_cell_shows_that_cells_examples(mlp_logits):
 
 
 def test_gallery_example_opens_in_the_explorer(mlp_logits):
-    at = open_page("gallery")
+    at = open_page("gallery", "mlp")
     index, true, _, _ = shown_examples(at)[0]
     at.button(key=f"gallery_send_{index}").click().run()
     assert_clean(at)
@@ -198,7 +187,7 @@ def test_gallery_example_opens_in_the_explorer(mlp_logits):
 def test_compare_shows_one_block_per_model():
     need_checkpoints("mlp", "cnn")
     image28, _ = digit_image(3)
-    at = open_page("compare", image28=image28)
+    at = open_page("compare", "mlp", image28=image28)
     assert not at.exception
     headings = [h.value for h in at.subheader]
     assert all(name in headings for name in registry.names())
@@ -218,7 +207,7 @@ def shown_examples_compare(at: AppTest) -> list[int]:
 
 def test_compare_load_an_example_without_a_drawing():
     need_checkpoints("mlp", "cnn")
-    at = open_page("compare")
+    at = open_page("compare", "mlp")
     assert metrics(at, "Prediction") == []
     at.button(key="compare_load_example").click().run()
     assert not at.exception
@@ -230,7 +219,7 @@ def test_compare_with_missing_checkpoints_still_compares_the_rest(monkeypatch, t
     need_checkpoints("mlp")
     shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
-    at = open_page("compare", image28=digit_image(5)[0])
+    at = open_page("compare", "mlp", image28=digit_image(5)[0])
     assert not at.exception
     assert len([e for e in at.error if "scripts/train.py" in e.value]) == 2
     assert len(metrics(at, "Prediction")) == 1

@@ -15,7 +15,7 @@ from explorer.confidence import temperature_sweep
 from explorer.figures.explorer import explorer_figures
 from explorer.preprocess import canvas_to_mnist, check_image28, is_blob, naive_resize
 from explorer.upload import UploadError, upload_to_mnist
-from ui import canvas, models, state, widgets
+from ui import canvas, live, models, state, widgets
 from ui import explorer_view as view
 
 # Page-local keys (the canvas's own are in ui/canvas.py).
@@ -29,7 +29,6 @@ LOAD_KEY, CLEAR_KEY = "explorer_load_example", "explorer_clear_canvas"
 UPLOAD_KEY, UPLOAD_ERROR_KEY = "explorer_upload_image", "_upload_error"
 PREPROCESSED_KEY = "_preprocessed"  # (canvas digest, image28 or None) of the last canvas
 UPLOAD_TYPES = ["png", "jpg", "jpeg", "gif", "bmp", "webp", "tif", "tiff"]
-FITTED_T_KEY, RESET_T_KEY = "explorer_use_fitted_t", "explorer_reset_t"
 
 
 def _digest(image28) -> str | None:
@@ -136,24 +135,13 @@ def current_input(canvas_rgba, key: str, drawing_json) -> tuple[np.ndarray | Non
     return None, "blank"
 
 
-def temperature_controls(loaded: LoadedModel) -> float:
-    """The log-scale slider, 'Use fitted T' and 'T = 1'; returns the current T."""
-    fitted = float(loaded.meta["temperature"])
-    slider_col, fit_col, one_col = st.columns([5, 2, 1], vertical_alignment="bottom")
-    with slider_col:
-        temperature = widgets.temperature_slider()
-    fit_col.button(f"Use fitted T ({fitted:.3g})", key=FITTED_T_KEY, width="stretch",
-                   on_click=state.set_temperature, args=(fitted,),
-                   help="The T that minimises validation NLL, stored in the checkpoint")
-    one_col.button("T = 1", key=RESET_T_KEY, on_click=state.set_temperature, args=(1.0,),
-                   width="stretch")
-    return temperature
-
-
 @st.fragment
 @widgets.guarded
 def live_panel(loaded: LoadedModel) -> None:
     """Everything that depends on the drawing or on T: reruns alone on each stroke."""
+    released = live.submitted_temperature()  # the T control sits below: read it first
+    if released is not None:
+        state.set_temperature(released)
     # Equal thirds: at 1400 px each is wider than the 280 px canvas and preview.
     canvas_col, sees_col, pred_col = st.columns(3, gap="medium")
     with canvas_col:
@@ -168,8 +156,6 @@ def live_panel(loaded: LoadedModel) -> None:
         return
     logits = models.logits_for(loaded, image28)  # (10,), cached per image and model
     temperature = float(st.session_state[state.TEMPERATURE_KEY])
-    # NB: built before the slider is drawn, as the preview comes first: the slider returns
-    # this same T (its callbacks set TEMPERATURE_KEY before the rerun starts).
     sweep = temperature_sweep(logits)
     figures = explorer_figures(logits, image28, temperature, sweep)
     with sees_col:
@@ -181,10 +167,7 @@ def live_panel(loaded: LoadedModel) -> None:
     with pred_col:
         view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
     st.divider()
-    temperature = temperature_controls(loaded)
-    view.output_charts(figures)
-    view.temperature_charts(figures, sweep)
-    view.exact_values(logits, temperature)
+    view.live_charts(loaded, logits, temperature, figures, sweep)
 
 
 @widgets.guarded

@@ -12,12 +12,8 @@ from explorer.ood import describe_verdict, verdict_thresholds
 from explorer.preprocess import ink_mask
 from explorer.summary import (
     argmax_fact,
-    format_entropy_bits,
-    format_margin,
-    format_top1,
-    values_table,
 )
-from ui import models, state, widgets
+from ui import live, models, state, widgets
 
 IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
@@ -60,13 +56,12 @@ def model_card(loaded: LoadedModel) -> None:
 def invitation(canvas_rgba, sees_col, pred_col) -> None:
     """What a blank canvas (or a speck) shows instead of charts of noise.
 
-    NB: the empty 28×28 preview also makes the browser load plotly.js before the first
-    stroke, which otherwise waits seconds for it.
+    NB: the empty 28×28 preview (the live component) also makes the browser load plotly.js
+    before the first stroke, which would otherwise wait seconds for it.
     """
     with sees_col:
         st.markdown("**What the model sees** (28×28)")
-        st.plotly_chart(placeholder_figure(IMAGE_SIDE), width="content", key="explorer_model_sees",
-                        config={"displayModeBar": False, "staticPlot": True})
+        live.sees(placeholder_figure(IMAGE_SIDE), static=True)
         st.caption("Your drawing will show here as the model gets it: cropped, scaled "
                    "and centred in 28×28 pixels, like MNIST.")
     with pred_col:
@@ -87,8 +82,7 @@ def invitation(canvas_rgba, sees_col, pred_col) -> None:
 def model_sees(figures: dict, source: str) -> None:
     """The 28×28 input (figures from explorer_figures), as large as the canvas."""
     st.markdown("**What the model sees** (28×28)")
-    st.plotly_chart(figures["explorer_model_sees"],
-                    width="content", key="explorer_model_sees", config={"displayModeBar": False})
+    live.sees(figures["explorer_model_sees"])
     what = "your drawing, cropped, scaled to 20 px and centred like MNIST" \
         if source == "drawing" else "the example, used as is"
     st.caption(f"The model's whole input: {what}.")
@@ -125,16 +119,7 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
                          delta_color="normal" if correct else "inverse", delta_arrow="off")
         st.markdown(f"Verdict: {widgets.verdict_badge(summary.verdict)}",
                     help=describe_verdict(loaded.name))
-    with st.container(key="explorer_prediction_numbers", gap="small"):
-        st.metric("Top-1 probability", format_top1(logits, temperature),
-                  help="Close to 1 it is written 1 − (the other classes' sum): never exactly 1")
-        st.metric("Margin to the runner-up", format_margin(logits, temperature),
-                  help="Top-1 minus second-best probability; close to 1 it is written "
-                       "1 − (1 − top-1 + second-best)")
-        st.metric("Entropy", format_entropy_bits(summary.entropy_bits),
-                  help="0 = certain (never reached); log2(10) ≈ 3.32 bits = all ten "
-                       "classes equally likely")
-    st.caption(f"Numbers at T = {temperature:.3g}.")
+    live.readouts(logits, temperature)  # top-1, margin, entropy: they follow T live
     if blob:
         st.caption("The ink is a filled blob, not strokes: whatever the model answers, "
                    "this is not a digit. Models still give every input some class.")
@@ -145,48 +130,28 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
                    f"softmax again: the double softmax squashes every answer towards 1/10.")
 
 
-def temperature_charts(figures: dict, sweep: Sweep) -> None:
-    """The softmax-vs-T sweep, entropy/margin vs T (from explorer_figures), the argmax fact."""
+CAPTIONS = {
+    "logits": "Raw scores: signed, unbounded, not probabilities yet. Temperature divides them "
+              "all by T.",
+    "softmax": "Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.",
+    "sigmoid": "One-vs-rest sigmoid of each logit on its own: the bars do not sum to 1.",
+    "sweep": "Each class's probability as T goes from 0.05 to 20: low T sharpens towards "
+             "one-hot, high T flattens towards 1/10. Thick line: the predicted class.",
+    "uncertainty": "Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
+                   "is the current T.",
+}
+
+
+def live_charts(loaded: LoadedModel, logits: np.ndarray, temperature: float, figures: dict,
+                sweep: Sweep) -> None:
+    """The T control, logits/softmax/sigmoid, the two against-T charts and the exact values.
+
+    NB: one browser component: T moves all of them while it is dragged (ui/live.py).
+    """
     fact = argmax_fact(sweep)
     if sweep.argmax_constant:
-        st.success(f"**{fact}** — temperature changes confidence, never the prediction.")
-    else:
-        st.warning(fact)
-    left, right = st.columns(2)
-    with left:
-        st.plotly_chart(figures["explorer_sweep_chart"], key="explorer_sweep_chart")
-        st.caption("Each class's probability as T goes from 0.05 to 20: low T sharpens "
-                   "towards one-hot, high T flattens towards 1/10. Thick line: the "
-                   "predicted class.")
-    with right:
-        st.plotly_chart(figures["explorer_uncertainty_chart"], key="explorer_uncertainty_chart")
-        st.caption("Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
-                   "is the current T.")
-
-
-def output_charts(figures: dict) -> None:
-    """Logits, softmax at T (ghost T = 1) and per-class sigmoid (from explorer_figures)."""
-    cols = st.columns(3)
-    with cols[0]:
-        st.plotly_chart(figures["explorer_logits_chart"], key="explorer_logits_chart")
-        st.caption("Raw scores: signed, unbounded, not probabilities yet. Temperature "
-                   "divides them all by T.")
-    with cols[1]:
-        st.plotly_chart(figures["explorer_softmax_chart"], key="explorer_softmax_chart")
-        st.caption("Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.")
-    with cols[2]:
-        st.plotly_chart(figures["explorer_sigmoid_chart"], key="explorer_sigmoid_chart")
-        st.caption("One-vs-rest sigmoid of each logit on its own: the bars do not sum to 1.")
-
-
-def exact_values(logits: np.ndarray, temperature: float) -> None:
-    """The numbers behind the bars: right-aligned text, so no widget rounds them."""
-    rows = values_table(logits, temperature)
-    config = {name: st.column_config.TextColumn(name, alignment="right")
-              for name in rows[0] if name != "class"}
-    config["class"] = st.column_config.NumberColumn("class", width="small", alignment="center")
-    st.markdown(f"**Exact values** at T = {temperature:.3g}")
-    st.dataframe(rows, hide_index=True, width="stretch", key="explorer_values_table",
-                 column_config=config)
-    st.caption("Softmax never reaches exactly 0 or 1. The predicted class's 1 − p is the "
-               "sum of the other nine probabilities, so it is never rounded to 0.")
+        fact = f"{fact} — temperature changes confidence, never the prediction."
+    live.charts(logits, temperature,
+                {name: figures[f"explorer_{name}_chart"] for name in CAPTIONS},
+                fitted_t=float(loaded.meta["temperature"]), fact=fact,
+                argmax_constant=sweep.argmax_constant, captions=CAPTIONS)

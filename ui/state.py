@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from explorer import gallery, registry
-from explorer.confidence import temperature_grid
+from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from explorer.data import load_test_split
 
 # --- Session-state keys shared by every page -------------------------------------------
@@ -20,10 +20,6 @@ EXAMPLE_KEY = "example_image28"  # (28, 28) float32 sent to the explorer, or Non
 EXAMPLE_LABEL_KEY = "example_label"  # its true label (int) or None
 # Where it came from, e.g. "MNIST test #123", or None. NB: markdown: escape user text in it.
 EXAMPLE_SOURCE_KEY = "example_source"
-# Widget key of the explorer's temperature slider; pages read TEMPERATURE_KEY instead.
-TEMPERATURE_WIDGET_KEY = "explorer_temperature_slider"
-
-T_GRID = tuple(float(t) for t in temperature_grid())  # the slider's log-spaced stops
 PREVIOUS_PAGE_KEY, CURRENT_PAGE_KEY = "_previous_page", "_current_page"  # set by app.py
 EXPLORER_PAGE = "ui/explorer_page.py"
 
@@ -43,16 +39,9 @@ def init_state() -> None:
 
 
 # --- Temperature ---------------------------------------------------------------------
-def snap_temperature(temperature: float) -> float:
-    """The slider stop nearest to T on the log scale."""
-    grid = np.asarray(T_GRID)
-    return T_GRID[int(np.argmin(np.abs(np.log(grid / max(float(temperature), 1e-6)))))]
-
-
 def set_temperature(temperature: float) -> None:
-    """Set the shared T (exact) and move the slider to its nearest stop. NB: callback only."""
-    st.session_state[TEMPERATURE_KEY] = float(temperature)
-    st.session_state[TEMPERATURE_WIDGET_KEY] = snap_temperature(temperature)
+    """Set the shared T, clipped to the T control's range; the Explorer's control follows."""
+    st.session_state[TEMPERATURE_KEY] = float(np.clip(temperature, T_SLIDER_MIN, T_SLIDER_MAX))
 
 
 # --- Examples and the cross-page hand-off ---------------------------------------------------

@@ -1,5 +1,6 @@
-"""Shared widgets: the error guard, the temperature slider, the verdict badge, the
-"no drawing yet" invitation, the example grid, and text made safe for markdown.
+"""Shared widgets: error guard, verdict badge, "no drawing yet" invitation, example grid.
+
+Also text made safe for markdown (user-supplied file names).
 """
 from __future__ import annotations
 
@@ -19,30 +20,11 @@ from ui.state import (
     CURRENT_IMAGE_KEY,
     EXAMPLE_KEY,
     EXAMPLE_SOURCE_KEY,
-    T_GRID,
-    TEMPERATURE_KEY,
-    TEMPERATURE_WIDGET_KEY,
     pick_example,
     send_to_explorer,
-    snap_temperature,
 )
 
 log = logging.getLogger("digit_explorer")
-
-
-def _slider_moved() -> None:
-    st.session_state[TEMPERATURE_KEY] = float(st.session_state[TEMPERATURE_WIDGET_KEY])
-
-
-def temperature_slider(label: str = "Temperature T (log scale)") -> float:
-    """A log-scale T slider synced with TEMPERATURE_KEY; returns the exact shared T."""
-    temperature = float(st.session_state.get(TEMPERATURE_KEY, 1.0))
-    if st.session_state.get(TEMPERATURE_WIDGET_KEY) != snap_temperature(temperature):
-        # Another page (or a fresh visit) set T: show it on the slider.
-        st.session_state[TEMPERATURE_WIDGET_KEY] = snap_temperature(temperature)
-    st.select_slider(label, options=T_GRID, key=TEMPERATURE_WIDGET_KEY,
-                     format_func=lambda t: f"{t:.3g}", on_change=_slider_moved)
-    return float(st.session_state[TEMPERATURE_KEY])
 
 
 def _load_example_here() -> None:

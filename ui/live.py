@@ -1,0 +1,123 @@
+"""The Explorer's live part as one browser component: figures updated in place, T scrubbed live.
+
+The server sends numbers and figure specs once per stroke (built by explorer.figures, the
+one place figures are designed); the browser draws them with Plotly.react, and while the
+T control is dragged it recomputes softmax, sigmoid, entropy, margin and the exact values
+itself (ui/live_assets/maths.mjs, a mirror of explorer.confidence tested against it). On
+release the new T comes back as the component's state; `submitted_temperature` reads it.
+NB: plotly.js is served from the app's static folder (server.enableStaticServing) and
+loaded by the first instance on the page, before the first stroke needs it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+from pathlib import Path
+
+import plotly
+import streamlit as st
+from plotly.utils import PlotlyJSONEncoder
+
+from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
+from explorer.figures.base import BAR, SUBTITLE, TOP
+
+log = logging.getLogger("digit_explorer")
+ASSETS = Path(__file__).with_name("live_assets")
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"  # served at app/static/
+PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"
+KEYS = {"sees": "explorer_live_sees", "readouts": "explorer_live_readouts",
+        "charts": "explorer_live_charts"}
+APPLIED_KEY = "_explorer_applied_t"  # the nonce of the last T taken from the browser
+# Streamlit's light look, so the component's charts match st.plotly_chart's theme.
+TEMPLATE = {"layout": {
+    "font": {"family": "Source Sans Pro, sans-serif", "color": "#31333F", "size": 12},
+    "paper_bgcolor": "white", "plot_bgcolor": "white",
+    "title": {"font": {"size": 16}},
+    "xaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
+              "automargin": True},
+    "yaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
+              "automargin": True},
+    "hoverlabel": {"bgcolor": "white", "font": {"color": "#31333F"}},
+}}
+
+
+def _publish_plotly() -> str:
+    """Copy plotly.js (from the plotly package) into static/ once; its URL path."""
+    target = STATIC_DIR / PLOTLY_JS
+    if not target.is_file():
+        source = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        STATIC_DIR.mkdir(exist_ok=True)
+        shutil.copyfile(source, target)
+    return f"app/static/{PLOTLY_JS}"
+
+
+_COMPONENT = st.components.v2.component(
+    "digit_explorer.live",
+    js=(ASSETS / "maths.mjs").read_text() + "\n" + (ASSETS / "component.mjs").read_text(),
+    css=(ASSETS / "live.css").read_text(),
+    html='<div class="dce-live"></div>',
+    isolate_styles=False,  # plotly.js styles its charts from the document's head
+)
+_PLOTLY_URL = _publish_plotly()
+
+
+def figure_json(fig) -> str:
+    """A figure as the JSON Plotly.react takes, in the live template."""
+    spec = fig.to_plotly_json()
+    spec["layout"]["template"] = TEMPLATE
+    return json.dumps(spec, cls=PlotlyJSONEncoder)
+
+
+def _url() -> str:
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return f"/{base}/{_PLOTLY_URL}" if base else f"/{_PLOTLY_URL}"
+
+
+def render(view: str, **data) -> None:
+    """One instance of the component; `data` is what its view draws."""
+    _COMPONENT(data={"view": view, "plotly_url": _url(), **data}, key=KEYS[view],
+               default={"temperature": None}, on_temperature_change=lambda: None,
+               width="stretch", height="content")
+
+
+def sees(figure, static: bool = False) -> None:
+    """The 28×28 preview (or the blank canvas's placeholder)."""
+    render("sees", figure=figure_json(figure), static=static)
+
+
+def readouts(logits, temperature: float) -> None:
+    """Top-1, margin and entropy at T; they follow the T control while it is dragged."""
+    render("readouts", logits=[float(z) for z in logits], temperature=float(temperature))
+
+
+def charts(logits, temperature: float, figures: dict, fitted_t: float, fact: str,
+           argmax_constant: bool, captions: dict) -> None:
+    """The T control, the five charts and the exact values."""
+    render("charts", logits=[float(z) for z in logits], temperature=float(temperature),
+           figures={name: figure_json(fig) for name, fig in figures.items()},
+           fitted_t=float(fitted_t), fact=fact, argmax_constant=bool(argmax_constant),
+           captions=captions, t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX, subtitle=SUBTITLE,
+           colours={"top": TOP, "bar": BAR})
+
+
+def submitted_temperature() -> float | None:
+    """A T the browser sent since the last call (a release or a button), else None.
+
+    NB: browser input is untrusted: anything but a finite number is ignored, and T is
+    clipped to the slider's range.
+    """
+    value = st.session_state.get(KEYS["charts"])
+    sent = value.get("temperature") if isinstance(value, dict) else None
+    if not isinstance(sent, dict) or sent.get("n") == st.session_state.get(APPLIED_KEY):
+        return None
+    st.session_state[APPLIED_KEY] = sent.get("n")
+    try:
+        t = float(sent.get("t"))
+    except (TypeError, ValueError):
+        t = math.nan
+    if not math.isfinite(t):
+        log.warning("ignored a temperature from the browser: %r", sent)
+        return None
+    return min(max(t, T_SLIDER_MIN), T_SLIDER_MAX)

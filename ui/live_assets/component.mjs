@@ -1,0 +1,299 @@
+// The Explorer's live part in the browser: figures drawn with Plotly.react (updated in
+// place, never rebuilt), and the temperature scrubbed without a server round trip.
+// Views: "sees" (the 28×28 preview), "readouts" (top-1, margin, entropy), "charts" (the T
+// control, five charts, the exact values). Instances share T through a window event.
+// NB: concatenated after maths.mjs by ui/live.py, so its functions are in scope here.
+
+const T_EVENT = "dce-temperature";
+const INSTANCES = new WeakMap();
+let plotlyPromise = null;
+
+function loadPlotly(url) {
+  // One <script> per page: Plotly is a UMD bundle that sets window.Plotly.
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!plotlyPromise) {
+    plotlyPromise = new Promise((resolve, reject) => {
+      const script = document.createElement("script");
+      script.src = url;
+      script.onload = () => resolve(window.Plotly);
+      script.onerror = () => { plotlyPromise = null; reject(new Error(`cannot load ${url}`)); };
+      document.head.appendChild(script);
+    });
+  }
+  return plotlyPromise;
+}
+
+const stats = (window.__dceLive = window.__dceLive || { updates: 0, reacts: 0, last: 0 });
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function tFromPosition(pos, data) {
+  return data.t_min * Math.pow(data.t_max / data.t_min, pos / 1000);
+}
+
+function positionFromT(t, data) {
+  return Math.round(1000 * Math.log(t / data.t_min) / Math.log(data.t_max / data.t_min));
+}
+
+async function react(inst, div, name, json, config) {
+  // Plotly.react diffs against what is drawn: a new stroke updates traces in place.
+  if (inst.drawn[name] === json) return;
+  inst.drawn[name] = json;
+  const Plotly = await loadPlotly(inst.data.plotly_url);
+  const fig = JSON.parse(json);
+  await Plotly.react(div, fig.data, fig.layout, config);
+  stats.reacts += 1;
+}
+
+function plotConfig(name, data) {
+  const filename = `digit-explorer-${name}-T${pyG(data.temperature)}`;
+  return { displaylogo: false, responsive: true, modeBarButtons: [["toImage"]],
+           toImageButtonOptions: { format: "png", filename, scale: 3 } };
+}
+
+// --- view: sees ---------------------------------------------------------------------------
+function buildSees(inst) {
+  inst.plot = el("div", "dce-sees");
+  inst.root.appendChild(inst.plot);
+}
+
+function updateSees(inst, data) {
+  const config = { displayModeBar: false, staticPlot: !!data.static };
+  return react(inst, inst.plot, "sees", data.figure, config);
+}
+
+// --- view: readouts -----------------------------------------------------------------------
+function buildReadouts(inst) {
+  inst.cells = {};
+  for (const [key, label, help] of [
+    ["top1", "Top-1 probability", "Close to 1 it is written 1 − (the other classes' sum)"],
+    ["margin", "Margin to the runner-up", "Top-1 minus second-best probability"],
+    ["entropy", "Entropy", "0 = certain; log2(10) ≈ 3.32 bits = all ten equally likely"],
+  ]) {
+    const box = el("div", "dce-metric");
+    box.title = help;
+    box.appendChild(el("div", "dce-metric-label", label));
+    inst.cells[key] = box.appendChild(el("div", "dce-metric-value"));
+    inst.cells[key].dataset.readout = key;
+    inst.root.appendChild(box);
+  }
+  inst.caption = inst.root.appendChild(el("div", "dce-caption"));
+}
+
+function showReadouts(inst, t) {
+  if (!inst.data || !inst.data.logits) return;
+  const numbers = readouts(inst.data.logits, t);
+  for (const key of Object.keys(inst.cells)) inst.cells[key].textContent = numbers[key];
+  inst.caption.textContent = `Numbers at T = ${pyG(t)}.`;
+}
+
+// --- view: charts -------------------------------------------------------------------------
+function buildControl(inst) {
+  const row = inst.root.appendChild(el("div", "dce-control"));
+  const label = row.appendChild(el("label", "dce-control-label", "Temperature T (log scale)"));
+  inst.tText = label.appendChild(el("span", "dce-t-value"));
+  inst.slider = row.appendChild(el("input", "dce-slider"));
+  Object.assign(inst.slider, { type: "range", min: 0, max: 1000, step: 1 });
+  inst.slider.setAttribute("aria-label", "Temperature T (log scale)");
+  inst.slider.addEventListener("input", () => scrub(inst, tFromPosition(+inst.slider.value, inst.data)));
+  inst.slider.addEventListener("change", () => release(inst, tFromPosition(+inst.slider.value, inst.data)));
+  const buttons = row.appendChild(el("div", "dce-buttons"));
+  inst.fitted = buttons.appendChild(el("button", "dce-button"));
+  inst.fitted.addEventListener("click", () => release(inst, inst.data.fitted_t, true));
+  const one = buttons.appendChild(el("button", "dce-button", "T = 1"));
+  one.addEventListener("click", () => release(inst, 1, true));
+}
+
+function buildCharts(inst) {
+  buildControl(inst);
+  inst.plots = {};
+  const row = (names) => {
+    const grid = inst.root.appendChild(el("div", `dce-row dce-row-${names.length}`));
+    for (const name of names) {
+      const cell = grid.appendChild(el("div", "dce-cell"));
+      inst.plots[name] = cell.appendChild(el("div", "dce-plot"));
+      inst.plots[name].dataset.chart = name;
+      inst.plots[name].captionNode = cell.appendChild(el("div", "dce-caption"));
+    }
+  };
+  row(["logits", "softmax", "sigmoid"]);
+  inst.fact = inst.root.appendChild(el("div", "dce-fact"));
+  row(["sweep", "uncertainty"]);
+  inst.tableTitle = inst.root.appendChild(el("div", "dce-table-title"));
+  inst.table = inst.root.appendChild(el("table", "dce-table"));
+  inst.root.appendChild(el("div", "dce-caption",
+    "Softmax never reaches exactly 0 or 1. The predicted class's 1 − p is the sum of the " +
+    "other nine probabilities, so it is never rounded to 0."));
+}
+
+function renderTable(inst, t) {
+  const rows = valuesTable(inst.data.logits, t);
+  const columns = Object.keys(rows[0]);
+  if (!inst.table.tHead) {
+    const head = inst.table.createTHead().insertRow();
+    for (const name of columns) head.appendChild(el("th", "", name));
+    const body = inst.table.createTBody();
+    for (let k = 0; k < rows.length; k++) {
+      const tr = body.insertRow();
+      for (let c = 0; c < columns.length; c++) tr.insertCell();
+    }
+  }
+  rows.forEach((row, k) => columns.forEach((name, c) => {
+    inst.table.tBodies[0].rows[k].cells[c].textContent = row[name];
+  }));
+  inst.tableTitle.textContent = `Exact values at T = ${pyG(t)}`;
+}
+
+// --- scrubbing: move what T changes straight in the drawn SVG ------------------------------
+// NB: Plotly.update/restyle/animate redraw whole subplots: 25-110 ms a chart in a GPU-less
+// chromium, too slow to follow a drag. So while T is dragged the bars' heights, the T
+// markers and the titles are set in the SVG Plotly drew, from its own axis scales; on
+// release the server sends the figures at the new T and Plotly.react redraws them exactly.
+function setBars(gd, traceIndex, values) {
+  const ya = gd._fullLayout && gd._fullLayout.yaxis;
+  const trace = gd.querySelectorAll(".barlayer .trace.bars")[traceIndex];
+  if (!ya || !trace) return false;
+  const base = ya.c2p(0);
+  trace.querySelectorAll(".point path").forEach((path, k) => {
+    const d = path.getAttribute("d") || "";
+    const m = d.match(/^M([^,]+),[^V]+V[^H]+H([^V]+)V/);
+    if (m) path.setAttribute("d", `M${m[1]},${base}V${ya.c2p(values[k])}H${m[2]}V${base}Z`);
+  });
+  return true;
+}
+
+function setMarker(gd, t) {
+  const xa = gd._fullLayout && gd._fullLayout.xaxis;
+  const traces = gd.querySelectorAll(".scatterlayer .trace");
+  const trace = traces[traces.length - 1];
+  const line = trace && trace.querySelector("path.js-line");
+  if (!xa || !line) return false;
+  const x = xa.l2p(Math.log10(t));
+  const m = (line.getAttribute("d") || "").match(/^M([^,]+),([^L]+)L[^,]+,(.+)$/);
+  if (!m) return false;
+  line.setAttribute("d", `M${x},${m[2]}L${x},${m[3]}`);
+  const label = trace.querySelector(".textpoint text");
+  if (label) {
+    label.setAttribute("x", Number(label.getAttribute("x")) + x - Number(m[1]));
+    label.textContent = `T = ${pyG(t)}`;
+  }
+  return true;
+}
+
+function setTitle(gd, text) {
+  // The title's two lines: the name, then the sum in a smaller grey line.
+  const lines = gd.querySelectorAll(".gtitle .line");
+  const [name, detail] = text.split(/<br>/);
+  if (lines.length >= 2) {
+    lines[0].textContent = name;
+    const styled = lines[1].querySelectorAll("tspan");  // the grey span inside the line
+    (styled[styled.length - 1] || lines[1]).textContent = detail.replace(/<[^>]+>/g, "");
+  }
+}
+
+function patchPlots(inst, t) {
+  const { logits, subtitle } = inst.data;
+  const title = (name, values) => `${name} at T = ${pyG(t)}<br><span style='${subtitle}'>` +
+    `Σ = ${sum(values).toFixed(3)}</span>`;
+  const probs = softmax(logits, t);
+  const sig = sigmoid(logits, t);
+  const { softmax: sm, sigmoid: sg, sweep, uncertainty } = inst.plots;
+  const ok = setBars(sm, 1, probs) && setBars(sg, 0, sig) && setMarker(sweep, t)
+    && setMarker(uncertainty, t);
+  setTitle(sm, title("Softmax", probs));
+  setTitle(sg, title("Sigmoid", sig));
+  if (!ok) console.warn("digit explorer: chart structure not found; T shows on release");
+}
+
+function showT(inst, t) {
+  inst.tText.textContent = ` ${pyG(t)}`;
+  inst.slider.value = positionFromT(t, inst.data);
+}
+
+function scrub(inst, t) {
+  // Called per input event; the work runs at most once per animation frame.
+  inst.pendingT = t;
+  inst.dragging = true;
+  window.dispatchEvent(new CustomEvent(T_EVENT, { detail: t }));
+  if (inst.frame) return;
+  inst.frame = requestAnimationFrame(() => {
+    inst.frame = 0;
+    applyT(inst, inst.pendingT);
+  });
+}
+
+function applyT(inst, t) {
+  if (!inst.data || !inst.data.logits || !window.Plotly || !inst.ready) return;
+  const start = performance.now();
+  inst.tText.textContent = ` ${pyG(t)}`;
+  patchPlots(inst, t);
+  renderTable(inst, t);
+  stats.updates += 1;
+  stats.last = performance.now();
+  stats.busy = (stats.busy || 0) + stats.last - start;  // ms spent updating, for benchmarks
+  stats.t = t;
+}
+
+function release(inst, t, move) {
+  // NB: the nonce makes every release a new value, so the server hears a repeat too.
+  inst.dragging = false;
+  if (move) { showT(inst, t); window.dispatchEvent(new CustomEvent(T_EVENT, { detail: t })); }
+  applyT(inst, t);
+  inst.setStateValue("temperature", { t, n: `${Date.now()}-${Math.random()}` });
+}
+
+async function updateCharts(inst, data) {
+  if (!data.logits) return;
+  inst.fitted.textContent = `Use fitted T (${pyG(data.fitted_t)})`;
+  if (!inst.dragging) showT(inst, data.temperature);
+  for (const name of Object.keys(inst.plots)) {
+    inst.plots[name].captionNode.textContent = data.captions[name] || "";
+  }
+  inst.fact.textContent = data.fact;
+  inst.fact.classList.toggle("dce-warning", !data.argmax_constant);
+  await Promise.all(Object.keys(inst.plots).map(
+    (name) => react(inst, inst.plots[name], name, data.figures[name], plotConfig(name, data))));
+  inst.ready = true;
+  renderTable(inst, inst.dragging ? inst.pendingT : data.temperature);
+}
+
+// --- the component ------------------------------------------------------------------------
+const VIEWS = {
+  sees: [buildSees, updateSees],
+  readouts: [buildReadouts, (inst, data) => showReadouts(inst, data.temperature)],
+  charts: [buildCharts, updateCharts],
+};
+
+function create(parentElement, view) {
+  const root = parentElement.querySelector(".dce-live") || parentElement;
+  root.classList.add(`dce-view-${view}`);
+  const inst = { root, view, drawn: {}, data: null };
+  VIEWS[view][0](inst);
+  if (view === "readouts") {
+    inst.onT = (event) => showReadouts(inst, event.detail);
+    window.addEventListener(T_EVENT, inst.onT);
+  }
+  return inst;
+}
+
+export default function (args) {
+  const { data, parentElement, setStateValue } = args;
+  let inst = INSTANCES.get(parentElement);
+  if (!inst || inst.view !== data.view) {
+    inst = create(parentElement, data.view);
+    INSTANCES.set(parentElement, inst);
+  }
+  inst.setStateValue = setStateValue;
+  inst.data = data;
+  loadPlotly(data.plotly_url).catch((err) => console.error("digit explorer:", err));
+  Promise.resolve(VIEWS[data.view][1](inst, data)).catch((err) => console.error(err));
+  return () => {
+    if (inst.onT) window.removeEventListener(T_EVENT, inst.onT);
+    INSTANCES.delete(parentElement);
+  };
+}
