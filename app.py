@@ -6,7 +6,7 @@ import logging
 
 import streamlit as st
 
-from ui import models, state, widgets
+from ui import models, state, url, widgets
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
 
@@ -23,15 +23,17 @@ PAGES = [
 ]
 
 
-
 @widgets.guarded
 def shell(url_path: str) -> None:
-    """Title, shared state and the sidebar picker; an error here leaves the pages usable."""
+    """Title, shared state, the link's view and the sidebar; an error leaves the pages usable."""
     state.init_state()
+    url.read_once()  # before the picker renders: a link may choose the model
     state.note_page(url_path)
     models.preload_default_model()  # so the first stroke does not wait for torch
+    widgets.presentation_toggle()
     st.title("Digit Confidence Explorer")
     st.caption("Logits, softmax, per-class sigmoid and temperature for a digit you draw.")
+    url.show_problems()
     models.model_picker()
 
 

@@ -55,15 +55,18 @@ def on_drawing(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
     if mlp is not None:
         probs = softmax(models.logits_for(mlp, image28))  # (10,)
         cols[0].plotly_chart(probs_figure(probs, "mlp: softmax(logits)<br>a real "
-                             "probability, free to reach 1"), key="exhibit_mlp_chart")
+                             "probability, free to reach 1"), key="exhibit_mlp_chart",
+                    config=widgets.export_config("exhibit_mlp_chart"))
     if exhibit is None:
         return
     own = models.logits_for(exhibit, image28).astype(np.float64)  # (10,) already probabilities
     cols[1].plotly_chart(probs_figure(own, "mlp_softmax: its own outputs<br>already "
-                         "probabilities (nn.Softmax)"), key="exhibit_own_chart")
+                         "probabilities (nn.Softmax)"), key="exhibit_own_chart",
+                    config=widgets.export_config("exhibit_own_chart"))
     cols[2].plotly_chart(probs_figure(double_softmax(own), "softmax(mlp_softmax outputs)"
                          "<br>what CrossEntropyLoss sees", bound=DOUBLE_SOFTMAX_BOUND),
-                         key="exhibit_double_chart")
+                         key="exhibit_double_chart",
+                    config=widgets.export_config("exhibit_double_chart"))
     cols[2].caption(f"Softmaxed again, no class can pass the dashed bound "
                     f"{DOUBLE_SOFTMAX_BOUND:.3f}, however sure the exhibit is.")
 
@@ -83,7 +86,8 @@ def bound_section(exhibit: LoadedModel | None) -> None:
                         help="The largest softmax(exhibit outputs) over all 10,000 test images "
                              "and all ten classes")
     left.plotly_chart(bound_figure(double.max(axis=0), DOUBLE_SOFTMAX_BOUND),
-                      key="exhibit_bound_chart")
+                      key="exhibit_bound_chart",
+                    config=widgets.export_config("exhibit_bound_chart"))
 
 
 def loss_floor(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
@@ -130,7 +134,8 @@ def history_and_metrics(mlp: LoadedModel | None, exhibit: LoadedModel | None) ->
                  if m is not None and m.meta.get("history")}
     if histories:
         st.plotly_chart(history_figure(histories, DOUBLE_SOFTMAX_MIN_LOSS),
-                        key="exhibit_history_chart")
+                        key="exhibit_history_chart",
+                    config=widgets.export_config("exhibit_history_chart"))
         st.caption("Solid: training set (with augmentation and dropout); dashed: validation. "
                    "The exhibit's loss can't cross the dotted floor.")
     rows = metrics_rows(mlp, exhibit)

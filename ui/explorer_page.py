@@ -15,7 +15,7 @@ from explorer.confidence import temperature_sweep
 from explorer.figures.explorer import explorer_figures
 from explorer.preprocess import canvas_to_mnist, check_image28, is_blob, naive_resize
 from explorer.upload import UploadError, upload_to_mnist
-from ui import canvas, live, models, state, widgets
+from ui import canvas, live, models, state, url, widgets
 from ui import explorer_view as view
 
 # Page-local keys (the canvas's own are in ui/canvas.py).
@@ -23,8 +23,7 @@ EXAMPLE_SEEN_KEY = "_example_seen"  # digest of the example the canvas was last 
 EXAMPLE_CLASS_KEY = "explorer_example_class"
 BRUSH_KEY = "explorer_brush_width"
 NAIVE_KEY = "explorer_show_naive"
-# Plain mirror of the toggle: it is not rendered on a blank canvas.
-NAIVE_ON_KEY = "_explorer_show_naive_on"
+NAIVE_ON_KEY = url.NAIVE_ON_KEY  # plain mirror of the toggle: not rendered on a blank canvas
 LOAD_KEY, CLEAR_KEY = "explorer_load_example", "explorer_clear_canvas"
 UPLOAD_KEY, UPLOAD_ERROR_KEY = "explorer_upload_image", "_upload_error"
 PREPROCESSED_KEY = "_preprocessed"  # (canvas digest, image28 or None) of the last canvas
@@ -38,7 +37,8 @@ def _digest(image28) -> str | None:
 
 
 def _forget_example() -> None:
-    for key in (state.EXAMPLE_KEY, state.EXAMPLE_LABEL_KEY, state.EXAMPLE_SOURCE_KEY):
+    for key in (state.EXAMPLE_KEY, state.EXAMPLE_LABEL_KEY, state.EXAMPLE_SOURCE_KEY,
+                state.EXAMPLE_INDEX_KEY):
         st.session_state[key] = None
 
 
@@ -53,7 +53,7 @@ def _clear() -> None:
 def _load_example() -> None:
     choice = st.session_state.get(EXAMPLE_CLASS_KEY, "any")
     image28, label, index = state.pick_example(None if choice == "any" else int(choice))
-    state.send_to_explorer(image28, label, f"MNIST test digit #{index}")
+    state.send_to_explorer(image28, label, f"MNIST test digit #{index}", index)
 
 
 def _mirror_naive() -> None:
@@ -153,6 +153,7 @@ def live_panel(loaded: LoadedModel) -> None:
     st.session_state[state.CURRENT_IMAGE_KEY] = image28
     if image28 is None:
         view.invitation(canvas_rgba, sees_col, pred_col)
+        url.write()
         return
     logits = models.logits_for(loaded, image28)  # (10,), cached per image and model
     temperature = float(st.session_state[state.TEMPERATURE_KEY])
@@ -168,6 +169,7 @@ def live_panel(loaded: LoadedModel) -> None:
         view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
     st.divider()
     view.live_charts(loaded, logits, temperature, figures, sweep)
+    url.write()  # a stroke or a T reruns only this fragment: the link follows here
 
 
 @widgets.guarded

@@ -75,7 +75,8 @@ def main() -> None:
     cell = None if true_class is None or predicted is None else (true_class, predicted)
     with matrix_col:
         st.plotly_chart(confusion_figure(confusion_matrix(logits, labels), cell),
-                        key="gallery_confusion", config={"displayModeBar": False})
+                        key="gallery_confusion",
+                    config=widgets.export_config("gallery_confusion"))
         st.caption("Confusion matrix: rows are true labels, columns predictions; colour on a "
                    "log scale so single mistakes show. Pick a cell with the two class "
                    "selectboxes.")

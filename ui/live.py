@@ -22,6 +22,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from explorer.figures.base import BAR, SUBTITLE, TOP
+from ui import state
 
 log = logging.getLogger("digit_explorer")
 ASSETS = Path(__file__).with_name("live_assets")
@@ -41,6 +42,9 @@ TEMPLATE = {"layout": {
               "automargin": True},
     "hoverlabel": {"bgcolor": "white", "font": {"color": "#31333F"}},
 }}
+PRESENTATION_TEMPLATE = {"layout": {
+    **TEMPLATE["layout"], "font": {**TEMPLATE["layout"]["font"], "size": 17},
+    "title": {"font": {"size": 22}}}}
 
 
 def _publish_plotly() -> str:
@@ -63,11 +67,20 @@ _COMPONENT = st.components.v2.component(
 _PLOTLY_URL = _publish_plotly()
 
 
-def figure_json(fig) -> str:
-    """A figure as the JSON Plotly.react takes, in the live template."""
+PRESENTATION_SCALE = 1.4  # chart heights and fonts in presentation mode
+
+
+def figure_json(fig, presentation: bool = False) -> str:
+    """A figure as the JSON Plotly.react takes, in the live template (bigger to present)."""
     spec = fig.to_plotly_json()
-    spec["layout"]["template"] = TEMPLATE
+    spec["layout"]["template"] = PRESENTATION_TEMPLATE if presentation else TEMPLATE
+    if presentation and spec["layout"].get("height") and not spec["layout"].get("width"):
+        spec["layout"]["height"] = round(spec["layout"]["height"] * PRESENTATION_SCALE)
     return json.dumps(spec, cls=PlotlyJSONEncoder)
+
+
+def _presenting() -> bool:
+    return bool(st.session_state.get(state.PRESENTATION_KEY))
 
 
 def _url() -> str:
@@ -77,14 +90,15 @@ def _url() -> str:
 
 def render(view: str, **data) -> None:
     """One instance of the component; `data` is what its view draws."""
-    _COMPONENT(data={"view": view, "plotly_url": _url(), **data}, key=KEYS[view],
+    _COMPONENT(data={"view": view, "plotly_url": _url(), "presentation": _presenting(), **data},
+               key=KEYS[view],
                default={"temperature": None}, on_temperature_change=lambda: None,
                width="stretch", height="content")
 
 
 def sees(figure, static: bool = False) -> None:
     """The 28×28 preview (or the blank canvas's placeholder)."""
-    render("sees", figure=figure_json(figure), static=static)
+    render("sees", figure=figure_json(figure, _presenting()), static=static)
 
 
 def readouts(logits, temperature: float) -> None:
@@ -96,7 +110,7 @@ def charts(logits, temperature: float, figures: dict, fitted_t: float, fact: str
            argmax_constant: bool, captions: dict) -> None:
     """The T control, the five charts and the exact values."""
     render("charts", logits=[float(z) for z in logits], temperature=float(temperature),
-           figures={name: figure_json(fig) for name, fig in figures.items()},
+           figures={name: figure_json(fig, _presenting()) for name, fig in figures.items()},
            fitted_t=float(fitted_t), fact=fact, argmax_constant=bool(argmax_constant),
            captions=captions, t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX, subtitle=SUBTITLE,
            colours={"top": TOP, "bar": BAR})

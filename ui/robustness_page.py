@@ -81,7 +81,8 @@ def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> N
                   delta_color="off")
     st.plotly_chart(probs_figure(after, "Probabilities on the distorted digit<br>grey: "
                                     "undistorted", ghost=before),
-                    key="robust_probs", config={"displayModeBar": False})
+                    key="robust_probs",
+                    config=widgets.export_config("robust_probs"))
     st.caption(f"Undistorted, the model says **{int(np.argmax(before))}** "
                f"(p = {top1(before)}); the change under top-1 compares class {top}'s "
                "probability with and without the distortion.")
@@ -93,7 +94,8 @@ def sweep_section(loaded: LoadedModel, image28: np.ndarray, values: dict[str, fl
                          format_func=lambda p: SLIDERS[p][0])
     xs, probs = memo_sweep(loaded, image28, param)  # (41,), (41, 10)
     label = NAMES[param]
-    st.plotly_chart(distortion_sweep_figure(xs, probs, values[param], label), key="robust_sweep")
+    st.plotly_chart(distortion_sweep_figure(xs, probs, values[param], label), key="robust_sweep",
+                    config=widgets.export_config("robust_sweep"))
     others = [NAMES[p] for p in SLIDERS if p != param and values[p] != SLIDERS[p][4]]
     note = (f" The sweep ignores the other sliders ({', '.join(others)}): it starts from the "
             "undistorted digit." if others else "")
@@ -119,9 +121,11 @@ def main() -> None:
     moved = distort(image28, values)  # (28, 28)
     with image_col:
         st.plotly_chart(image_figure(moved, "Distorted input (28×28)", 240),
-                        width="content", key="robust_image", config={"displayModeBar": False})
+                        width="content", key="robust_image",
+                    config=widgets.export_config("robust_image"))
         st.plotly_chart(image_figure(image28, "Undistorted", 140), width="content",
-                        key="robust_original", config={"displayModeBar": False})
+                        key="robust_original",
+                    config=widgets.export_config("robust_original"))
     with pred_col:
         prediction(loaded, image28, moved)
     st.divider()

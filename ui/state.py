@@ -20,6 +20,8 @@ EXAMPLE_KEY = "example_image28"  # (28, 28) float32 sent to the explorer, or Non
 EXAMPLE_LABEL_KEY = "example_label"  # its true label (int) or None
 # Where it came from, e.g. "MNIST test #123", or None. NB: markdown: escape user text in it.
 EXAMPLE_SOURCE_KEY = "example_source"
+EXAMPLE_INDEX_KEY = "example_index"  # its MNIST test index (int) when it is one, for links
+PRESENTATION_KEY = "presentation"  # bool: the sidebar's presentation-mode toggle
 PREVIOUS_PAGE_KEY, CURRENT_PAGE_KEY = "_previous_page", "_current_page"  # set by app.py
 EXPLORER_PAGE = "ui/explorer_page.py"
 
@@ -34,7 +36,8 @@ def init_state() -> None:
     """Give every shared plain key its default once per session."""
     st.session_state.setdefault(TEMPERATURE_KEY, 1.0)
     st.session_state.setdefault(MODEL_KEY, registry.DEFAULT_MODEL)
-    for key in (CURRENT_IMAGE_KEY, EXAMPLE_KEY, EXAMPLE_LABEL_KEY, EXAMPLE_SOURCE_KEY):
+    for key in (CURRENT_IMAGE_KEY, EXAMPLE_KEY, EXAMPLE_LABEL_KEY, EXAMPLE_SOURCE_KEY,
+                EXAMPLE_INDEX_KEY):
         st.session_state.setdefault(key, None)
 
 
@@ -46,11 +49,15 @@ def set_temperature(temperature: float) -> None:
 
 # --- Examples and the cross-page hand-off ---------------------------------------------------
 def send_to_explorer(image28: np.ndarray, label: int | None = None,
-                     source: str | None = None) -> None:
-    """Queue a (28, 28) image in [0, 1] for the explorer; then st.switch_page(EXPLORER_PAGE)."""
+                     source: str | None = None, index: int | None = None) -> None:
+    """Queue a (28, 28) image in [0, 1] for the explorer; then st.switch_page(EXPLORER_PAGE).
+
+    NB: `index` is its MNIST test index, when it is one: a link can then reopen it.
+    """
     st.session_state[EXAMPLE_KEY] = np.asarray(image28, dtype=np.float32).reshape(28, 28)
     st.session_state[EXAMPLE_LABEL_KEY] = None if label is None else int(label)
     st.session_state[EXAMPLE_SOURCE_KEY] = source
+    st.session_state[EXAMPLE_INDEX_KEY] = None if index is None else int(index)
 
 
 def example_rng() -> np.random.Generator:

@@ -30,7 +30,7 @@ log = logging.getLogger("digit_explorer")
 def _load_example_here() -> None:
     """'Load an example' on another page: queue it for the explorer and use it right here."""
     image28, label, index = pick_example()
-    send_to_explorer(image28, label, f"MNIST test digit #{index}")
+    send_to_explorer(image28, label, f"MNIST test digit #{index}", index)
     st.session_state[CURRENT_IMAGE_KEY] = st.session_state[EXAMPLE_KEY]
 
 
@@ -124,5 +124,35 @@ def example_grid(indices, captions: list[str], key_prefix: str, per_row: int = 8
                 st.caption(caption)
                 if st.button("Explore", key=f"{key_prefix}_{index}",
                              help=f"Open MNIST test #{index} on the Explorer page"):
-                    send_to_explorer(image28, int(labels[index]), f"MNIST test #{index}")
+                    send_to_explorer(image28, int(labels[index]), f"MNIST test #{index}",
+                                     index)
                     st.switch_page(state.EXPLORER_PAGE)
+
+
+EXPORT_SCALE = 3  # a 700 px chart becomes 2,100 px: sharp on a slide
+
+
+def export_config(name: str) -> dict:
+    """Plotly config of every chart: one camera button, a PNG for slides named after it."""
+    filename = "digit-explorer-" + name.removeprefix("explorer_").replace("_", "-")
+    return {"displaylogo": False, "modeBarButtons": [["toImage"]],
+            "toImageButtonOptions": {"format": "png", "filename": filename,
+                                     "scale": EXPORT_SCALE}}
+
+
+# Presentation mode: text and charts large enough to read from the back of a room.
+PRESENTATION_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stMetricValue"] { font-size: 2.2rem; }
+.stMainBlockContainer { max-width: 100%; padding-left: 2rem; padding-right: 2rem; }
+</style>"""
+
+
+def presentation_toggle() -> bool:
+    """The sidebar switch; when on, bigger type everywhere (the live charts follow it)."""
+    on = st.sidebar.toggle("Presentation mode", key=state.PRESENTATION_KEY,
+                           help="Large text and charts for a projector; every chart's "
+                                "camera button saves a PNG at 3× for slides")
+    if on:
+        st.html(PRESENTATION_CSS)
+    return bool(on)

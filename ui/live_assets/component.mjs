@@ -290,6 +290,7 @@ export default function (args) {
   }
   inst.setStateValue = setStateValue;
   inst.data = data;
+  inst.root.classList.toggle("dce-present", !!data.presentation);
   loadPlotly(data.plotly_url).catch((err) => console.error("digit explorer:", err));
   Promise.resolve(VIEWS[data.view][1](inst, data)).catch((err) => console.error(err));
   return () => {
