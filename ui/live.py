@@ -10,7 +10,6 @@ loaded by the first instance on the page, before the first stroke needs it.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import shutil
@@ -18,10 +17,9 @@ from pathlib import Path
 
 import plotly
 import streamlit as st
-from plotly.utils import PlotlyJSONEncoder
 
 from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
-from explorer.figures.base import BAR, SUBTITLE, TOP
+from explorer.figures.base import BAR, SUBTITLE, TOP, to_json
 from ui import state
 
 log = logging.getLogger("digit_explorer")
@@ -31,22 +29,6 @@ PLOTLY_JS = f"plotly-{plotly.__version__}.min.js"
 KEYS = {"sees": "explorer_live_sees", "readouts": "explorer_live_readouts",
         "charts": "explorer_live_charts"}
 APPLIED_KEY = "_explorer_applied_t"  # the nonce of the last T taken from the browser
-# Streamlit's light look, so the component's charts match st.plotly_chart's theme.
-TEMPLATE = {"layout": {
-    "font": {"family": "Source Sans Pro, sans-serif", "color": "#31333F", "size": 12},
-    "paper_bgcolor": "white", "plot_bgcolor": "white",
-    "title": {"font": {"size": 16}},
-    "xaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
-              "automargin": True},
-    "yaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
-              "automargin": True},
-    "hoverlabel": {"bgcolor": "white", "font": {"color": "#31333F"}},
-}}
-PRESENTATION_TEMPLATE = {"layout": {
-    **TEMPLATE["layout"], "font": {**TEMPLATE["layout"]["font"], "size": 17},
-    "title": {"font": {"size": 22}}}}
-
-
 def _publish_plotly() -> str:
     """Copy plotly.js (from the plotly package) into static/ once; its URL path."""
     target = STATIC_DIR / PLOTLY_JS
@@ -65,18 +47,6 @@ _COMPONENT = st.components.v2.component(
     isolate_styles=False,  # plotly.js styles its charts from the document's head
 )
 _PLOTLY_URL = _publish_plotly()
-
-
-PRESENTATION_SCALE = 1.4  # chart heights and fonts in presentation mode
-
-
-def figure_json(fig, presentation: bool = False) -> str:
-    """A figure as the JSON Plotly.react takes, in the live template (bigger to present)."""
-    spec = fig.to_plotly_json()
-    spec["layout"]["template"] = PRESENTATION_TEMPLATE if presentation else TEMPLATE
-    if presentation and spec["layout"].get("height") and not spec["layout"].get("width"):
-        spec["layout"]["height"] = round(spec["layout"]["height"] * PRESENTATION_SCALE)
-    return json.dumps(spec, cls=PlotlyJSONEncoder)
 
 
 def _presenting() -> bool:
@@ -98,7 +68,7 @@ def render(view: str, **data) -> None:
 
 def sees(figure, static: bool = False) -> None:
     """The 28×28 preview (or the blank canvas's placeholder)."""
-    render("sees", figure=figure_json(figure, _presenting()), static=static)
+    render("sees", figure=to_json(figure, _presenting()), static=static)
 
 
 def readouts(logits, temperature: float) -> None:
@@ -110,7 +80,7 @@ def charts(logits, temperature: float, figures: dict, fitted_t: float, fact: str
            argmax_constant: bool, captions: dict) -> None:
     """The T control, the five charts and the exact values."""
     render("charts", logits=[float(z) for z in logits], temperature=float(temperature),
-           figures={name: figure_json(fig, _presenting()) for name, fig in figures.items()},
+           figures={name: to_json(fig, _presenting()) for name, fig in figures.items()},
            fitted_t=float(fitted_t), fact=fact, argmax_constant=bool(argmax_constant),
            captions=captions, t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX, subtitle=SUBTITLE,
            colours={"top": TOP, "bar": BAR})

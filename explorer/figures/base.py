@@ -7,10 +7,12 @@ make_subplots, add_hline and friends would have written.
 from __future__ import annotations
 
 import functools
+import json
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from plotly.utils import PlotlyJSONEncoder
 
 from explorer import registry
 from explorer.models import N_CLASSES
@@ -173,3 +175,33 @@ def subplot_grid(rows: int, cols: int, *, h_spacing: float, v_spacing: float,
                  y=y_spans[rows - 1 - i // cols][1], yanchor="bottom")
             for i, text in enumerate(titles)]
     return layout
+
+
+# Streamlit's light look, for figures drawn outside st.plotly_chart (the Explorer's live
+# component): they then match the theme st.plotly_chart gives the lab pages' charts.
+LIVE_TEMPLATE = {"layout": {
+    "font": {"family": "Source Sans Pro, sans-serif", "color": "#31333F", "size": 12},
+    "paper_bgcolor": "white", "plot_bgcolor": "white",
+    "title": {"font": {"size": 16}},
+    "xaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
+              "automargin": True},
+    "yaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
+              "automargin": True},
+    "hoverlabel": {"bgcolor": "white", "font": {"color": "#31333F"}},
+}}
+PRESENTATION_TEMPLATE = {"layout": {
+    **LIVE_TEMPLATE["layout"], "font": {**LIVE_TEMPLATE["layout"]["font"], "size": 17},
+    "title": {"font": {"size": 22}}}}
+PRESENTATION_SCALE = 1.4  # chart heights and fonts in presentation mode
+
+
+def to_json(fig, presentation: bool = False) -> str:
+    """A figure as the JSON Plotly.react takes, in the live template (bigger to present).
+
+    NB: what the Explorer sends per stroke; scripts/benchmark.py times it.
+    """
+    spec = fig.to_plotly_json()
+    spec["layout"]["template"] = PRESENTATION_TEMPLATE if presentation else LIVE_TEMPLATE
+    if presentation and spec["layout"].get("height") and not spec["layout"].get("width"):
+        spec["layout"]["height"] = round(spec["layout"]["height"] * PRESENTATION_SCALE)
+    return json.dumps(spec, cls=PlotlyJSONEncoder)
