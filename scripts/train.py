@@ -26,6 +26,7 @@ from explorer.data import DataError, load_mnist, load_test_split, split_train_va
 from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val
 from explorer.inference import model_logits
 from explorer.registry import build_model, config_dict, get_arch, names
+from explorer.testset_logits import write_test_logits
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,8 @@ def train(cfg: TrainConfig, x, y, device) -> tuple[torch.nn.Module, list[dict], 
     return model.eval(), history, time.perf_counter() - start
 
 
-def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> dict:
-    """Fit T on validation, measure on the test split, and assemble the metadata."""
+def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> tuple[dict, np.ndarray]:
+    """Fit T on validation, measure on the test split; the metadata and the test outputs."""
     _, va = split_train_val(len(x), cfg.n_val, cfg.seed)
     val_logits = model_logits(model, x[va].astype(np.float32) / 255, device)
     fit = temperature_from_val(val_logits, y[va])
@@ -124,7 +125,7 @@ def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> dict:
         metrics["test_own_probs"] = own_probs_block(test_logits, test_y)
     if arch.note:
         meta["note"] = arch.note
-    return meta
+    return meta, test_logits
 
 
 def print_summary(out: Path, meta: dict) -> None:
@@ -255,12 +256,14 @@ def main(argv=None) -> dict:
                       args.weight_decay, args.seed, strength > 0, strength,
                       len(x) - n_val, n_val, args.dry_run)
     model, history, seconds = train(cfg, x, y, device)
-    meta = finish(model, cfg, x, y, device, history, seconds)
+    meta, test_logits = finish(model, cfg, x, y, device, history, seconds)
     if out is None:
         out = Path(tempfile.mkdtemp(prefix=f"dry-run-{args.arch}-"))
     else:
         check_out(out, args)  # again: another run may have written there meanwhile
     meta = save_checkpoint(out, model, meta)  # the only place the output folder is made
+    if not cfg.dry_run:  # a dry run evaluated 1,000 test images, not all 10,000
+        write_test_logits(out, test_logits, meta["weights_sha256"])
     print_summary(out, meta)
     if args.dry_run:
         print(f"dry run: checkpoint written to {out} (a throwaway folder; "

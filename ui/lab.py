@@ -1,7 +1,9 @@
 """Shared helpers of the Confidence lab pages: cached test-set logits and loadable models.
 
-The 10,000 test-set logits are computed once per checkpoint (st.cache_data keyed by the
-checkpoint's name, folder and weights_sha256) and reused by every lab page and session.
+The 10,000 test-set logits are read once per checkpoint from its test_logits.safetensors
+(computed instead when that file is missing or stale, see explorer.testset_logits), cached
+with st.cache_data keyed by the checkpoint's name, folder and weights_sha256, and reused by
+every lab page and session.
 """
 from __future__ import annotations
 
@@ -10,31 +12,26 @@ import streamlit as st
 
 from explorer import registry
 from explorer.checkpoints import CheckpointError, LoadedModel
-from explorer.data import load_test_float, load_test_split
-from explorer.inference import predict_logits
+from explorer.data import load_test_split
+from explorer.testset_logits import testset_logits as stored_or_computed_logits
 from ui import models
 
 REFIT_KEY = "lab_refit"  # plain key: {checkpoint id: refit result dict}
 
 
 # --- Test-set logits ----------------------------------------------------------------------
-def compute_test_logits(loaded: LoadedModel) -> np.ndarray:
-    """(10000, 10) float32 model outputs on the shipped test split (uncached)."""
-    images, _ = load_test_float()  # (10000, 28, 28) float32 in [0, 1]
-    return predict_logits(loaded, images)
-
-
-@st.cache_data(show_spinner="Running the model over the 10,000 test images…", max_entries=8)
+@st.cache_data(show_spinner="The model's outputs on the 10,000 test images…",
+               max_entries=8)
 def _cached_testset_logits(name: str, folder: str, weights_sha256: str,
-                        _loaded: LoadedModel) -> np.ndarray:
+                           _loaded: LoadedModel) -> np.ndarray:
     # NB: the model itself is not hashed (leading underscore): the checkpoint id is the key.
-    return compute_test_logits(_loaded)
+    return stored_or_computed_logits(_loaded)
 
 
 def testset_logits(loaded: LoadedModel) -> np.ndarray:
     """The model's (10000, 10) test-set outputs, cached per checkpoint across sessions."""
     return _cached_testset_logits(loaded.name, str(loaded.path),
-                               str(loaded.meta.get("weights_sha256", "")), loaded)
+                                  str(loaded.meta.get("weights_sha256", "")), loaded)
 
 
 def testset_labels() -> np.ndarray:
