@@ -1,17 +1,16 @@
 """Soak: several browser clients draw on one app.py server; lost strokes, RSS and CPU.
 
-    python scripts/soak.py                                 # 4 clients x 40 strokes
+    python scripts/soak.py                          # 4 clients x 40 strokes
     python scripts/soak.py --clients 1 --strokes 30
-    python scripts/soak.py --eager --cpu-load 1 --trace    # hunt strokes lost after Clear
+    python scripts/soak.py --trace --eager 300      # why strokes drawn after Clear get lost
 
-Serves app.py once and runs N clients, each a thread with its own playwright, chromium and
-page. A client loads the page and draws one warm-up stroke, then M strokes, each on a
-canvas cleared with the page's "Clear" button: by default it waits for the new canvas
-(browser.clear_canvas); with --eager it draws at once, as a user does. A stroke is answered
-once a settled page shows "Prediction" (browser.wait_for_answer), lost after --timeout s.
-Every --interval s it reads the server's RSS and CPU seconds (children included) from /proc
-and fits RSS against strokes done by least squares. --trace logs, in each page, which canvas
-got each stroke and what the page sent (browser.TRACE_JS), and says why each lost one went.
+N clients, each a thread with its own playwright, chromium and page, load the app, draw a
+warm-up stroke, then M strokes, each after the page's "Clear": waiting for the new canvas
+(browser.clear_canvas), or, with --eager MS, MS ms after the press as a user may. A stroke
+is answered once a settled page shows "Prediction", lost after --timeout s. Every --interval
+s the server's RSS and CPU seconds (children too) are read from /proc; RSS is fitted against
+strokes done by least squares. --trace says what became of each lost stroke (see
+browser.TRACE_JS). The model: cnn in $EXPLORER_CHECKPOINT_DIR, else checkpoints/.
 Needs Debian's chromium (/usr/bin/chromium) and pip's playwright.
 """
 from __future__ import annotations
@@ -28,13 +27,14 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.checkpoints import checkpoint_root
 from explorer.tooling import browser
 
 ROOT = browser.ROOT
 SHAPE_ORDER = ("1", "7", "L", "0", "4", "2")
 TICK = os.sysconf("SC_CLK_TCK")
-BUSY = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\n" \
-       "while time.monotonic() < end:\n    pass\n"
+BUSY = ("import sys, time\nend = time.monotonic() + float(sys.argv[1])\n"
+        "while time.monotonic() < end: pass")  # one core busy, for at most argv[1] seconds
 
 
 @dataclass
@@ -44,7 +44,7 @@ class Client:
     index: int
     done: int = 0  # strokes finished, answered or lost (the sampler reads it)
     answered: int = 0
-    seconds: list[float] = field(default_factory=list)  # Clear -> settled answer
+    reloaded: int = 0  # strokes on a page reloaded after a lost stroke, so with no Clear
     lost: list[str] = field(default_factory=list)
     kinds: Counter = field(default_factory=Counter)  # (where the stroke went, outcome)
     error: str | None = None
@@ -58,52 +58,41 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=20.0,
                         help="seconds for one answer (else the stroke is lost) or page load")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between samples")
-    parser.add_argument("--eager", action="store_true",
-                        help="draw right after pressing Clear, not waiting for the new canvas")
+    parser.add_argument("--eager", type=float, default=None, metavar="MS",
+                        help="draw MS ms after pressing Clear, not waiting for the new canvas")
     parser.add_argument("--cpu-load", type=int, default=0,
                         help="busy-loop processes (one core each) for the whole run")
     parser.add_argument("--trace", action="store_true",
                         help="log canvases, mouse events and sends; explain lost strokes")
     parser.add_argument("--max-seconds", type=float, default=1800.0,
                         help="stop starting strokes after this long")
-    parser.add_argument("--checkpoint-dir", default=None,
-                        help="EXPLORER_CHECKPOINT_DIR for the app (None: checkpoints/)")
     args = parser.parse_args(argv)
     if args.clients < 1 or args.strokes < 1:
         parser.error("--clients and --strokes must be at least 1")
     return args
 
 
-def proc_tree(pid: int) -> list[int]:
-    """pid and its living descendants."""
-    parents = {}
+def rss_cpu(pid: int) -> tuple[float, float]:
+    """(RSS MB, CPU s) of pid and its living descendants; reaped children's CPU included."""
+    stats = {}  # pid -> the /proc/<pid>/stat fields after the command name
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
-                continue
-            parents.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(entry.name))
-    tree, todo = [], [pid]
+                continue  # it ended meanwhile
+    tree, todo, rss_kb, ticks = set(), [pid], 0, 0
     while todo and len(tree) < 1000:
-        tree.append(todo.pop())
-        todo.extend(parents.get(tree[-1], []))
-    return tree
-
-
-def rss_cpu(pid: int) -> tuple[float, float]:
-    """(RSS MB, CPU seconds) of pid and its descendants; reaped children's CPU included."""
-    rss_kb = cpu_ticks = 0
-    for child in proc_tree(pid):
+        tree.add(todo.pop())
+        todo += [p for p, f in stats.items() if int(f[1]) in tree and p not in tree | {*todo}]
+    for p in tree & stats.keys():
         try:
-            status = Path(f"/proc/{child}/status").read_text()
-            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{p}/status").read_text()
         except OSError:
-            continue  # it ended meanwhile
-        rss_kb += next((int(line.split()[1]) for line in status.splitlines()
-                        if line.startswith("VmRSS:")), 0)
-        cpu_ticks += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-    return rss_kb / 1024, cpu_ticks / TICK
+            continue
+        rss_kb += sum(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmRSS:"))
+        ticks += sum(int(x) for x in stats[p][11:15])  # utime stime cutime cstime
+    return rss_kb / 1024, ticks / TICK
 
 
 def sample(pid: int, clients: list[Client], samples: list, stop: threading.Event,
@@ -117,89 +106,67 @@ def sample(pid: int, clients: list[Client], samples: list, stop: threading.Event
     samples.append((sum(c.done for c in clients), *rss_cpu(pid), time.monotonic()))
 
 
-def explain(events: list[dict], before: list) -> tuple[str, str]:
-    """(where the stroke went, a timeline) from one stroke's trace, times from Clear."""
-    clear = next((e["t"] for e in events if e.get("button") == "Clear"), events[0]["t"])
-    downs = [e for e in events if e["kind"] == "mousedown" and "canvas" in e]
-    ups = [e for e in events if e["kind"] == "mouseup" and "canvas" in e]
-    if not downs:
-        return "no canvas got the stroke", ""
-    name, up = downs[-1]["canvas"], ups[-1]["t"] if ups else downs[-1]["t"]
-    old = name.split(":", 1)[1] in before
-    seen = {h for e in events if e["kind"] == "send" and e["t"] < downs[-1]["t"]
-            for h in e.get("pngs", {}).values()}
-    sent = [(e["t"], k) for e in events if e["kind"] == "send" and e["t"] >= up
-            for k, h in e.get("pngs", {}).items() if h not in seen]
-    gone = next((e["t"] for e in events if e["kind"] == "canvases" and e["t"] > downs[-1]["t"]
-                 and name not in e["now"]), None)
-    where = "old canvas" if old else "new canvas"
-    if ups and ups[-1]["canvas"] != name:
-        where += f", released on {ups[-1]['canvas']}"
-    where += (f", sent under {sent[0][1]}" if sent else ", nothing sent")
-    if gone is not None and not sent:
-        where += f" (canvas gone {gone - up:+d} ms after mouse-up)"
-    lines = [f"{e['t'] - clear:+6d} ms {e['kind']} " + " ".join(
-        f"{k}={v}" for k, v in e.items() if k not in ("t", "kind")) for e in events]
-    return where, "\n      ".join(lines)
-
-
-def stroke(page, client: Client, index: int, args) -> None:
-    """Clear, draw one digit, wait for the settled answer; a stroke with none is lost."""
-    before, box = browser.canvas_keys(page), page.locator(browser.CANVAS).bounding_box()
+def stroke(page, client: Client, index: int, args, fresh: bool) -> bool:
+    """Clear (unless the page is fresh), draw a digit, wait for the answer; True if lost."""
+    box = page.locator(browser.CANVAS).bounding_box()
     browser.trace_events(page, reset=True)
-    start = time.monotonic()
-    if args.eager:
-        browser.click_clear(page, args.timeout)
-    else:
+    mark = browser.mark_clear(page)
+    if fresh:
+        client.reloaded += 1  # a reloaded page: its canvas is blank, Clear has nothing to do
+    elif args.eager is None:
         browser.clear_canvas(page, timeout=args.timeout)
+    else:
+        browser.click_clear(page, args.timeout)
+        page.wait_for_timeout(args.eager)
     browser.draw(page, browser.SHAPES[SHAPE_ORDER[index % len(SHAPE_ORDER)]], box=box)
     try:
-        browser.wait_for_answer(page, before, timeout=args.timeout)
+        browser.wait_for_answer(page, mark, timeout=args.timeout)
         client.answered += 1
-        client.seconds.append(time.monotonic() - start)
         outcome, timeline = "answered", ""
     except Exception as err:  # noqa: BLE001 - a lost stroke is counted, the soak goes on
         outcome, timeline = "lost", f"{type(err).__name__}"
     if args.trace:
-        where, timeline = explain(browser.trace_events(page), before)
-        client.kinds[(where.split(" (")[0], outcome)] += 1
+        where, timeline = browser.explain_stroke(browser.trace_events(page), mark["keys"])
+        where = ("no Clear (reloaded page): " if fresh else "") + where
+        client.kinds[(where.split(" (", 1)[0], outcome)] += 1
         timeline = f"{where}\n      {timeline}"
     if outcome == "lost":
         client.lost.append(f"client {client.index} stroke {index}: {timeline}")
+    return outcome == "lost"
 
 
 def drive(client: Client, url: str, args, barrier: threading.Barrier, end: float) -> None:
     """One client: its own playwright and chromium, a warm-up stroke, then its strokes."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = browser.launch_chromium(playwright)
+    slow = max(60.0, args.timeout)  # a page load, or the first answer (the model loads)
+    with sync_playwright() as playwright:  # closes its chromium on the way out
         try:
-            page, _ = browser.new_page(chromium, trace=args.trace)
-            browser.open_app(page, url, timeout=max(60.0, args.timeout))
+            page, _ = browser.new_page(browser.launch_chromium(playwright), trace=args.trace)
+            browser.open_app(page, url, timeout=slow)
             browser.draw(page, browser.SHAPES["7"])
-            browser.wait_for_metric(page, timeout=max(60.0, args.timeout))
+            browser.wait_for_metric(page, timeout=slow)
             browser.wait_quiet(page, timeout=args.timeout)
+            barrier.wait(timeout=2 * slow)
+        except threading.BrokenBarrierError:
+            pass  # another client failed its warm-up: this one soaks anyway
         except Exception as err:  # noqa: BLE001 - reported with the results
             client.error = f"warm-up: {type(err).__name__}: {err}".splitlines()[0]
             barrier.abort()
-            chromium.close()
             return
-        try:
-            barrier.wait(timeout=max(120.0, 4 * args.timeout))
-        except threading.BrokenBarrierError:
-            pass  # another client failed its warm-up: this one soaks anyway
+        reload = False  # after a lost stroke: its blank canvas is no test of Clear
         for index in range(args.strokes):
             if time.monotonic() > end:
                 break
             try:
-                stroke(page, client, index, args)
-            except Exception as err:  # noqa: BLE001 - e.g. Clear never answered: reload
+                if reload:
+                    browser.open_app(page, url, timeout=slow)
+                reload = stroke(page, client, index, args, fresh=reload)
+            except Exception as err:  # noqa: BLE001 - e.g. Clear never answered
                 client.lost.append(f"client {client.index} stroke {index}: "
                                    f"{type(err).__name__}: {err}".splitlines()[0])
-                browser.open_app(page, url, timeout=max(60.0, args.timeout))
+                reload = True
             client.done += 1
-        chromium.close()
 
 
 def slope(samples: list, since: float = 0) -> float:
@@ -208,28 +175,33 @@ def slope(samples: list, since: float = 0) -> float:
     return float(np.polyfit(x, y, 1)[0]) if len(set(x.tolist())) > 1 else float("nan")
 
 
-def report(clients: list[Client], samples: list, args, load: tuple) -> None:
+def report_strokes(clients: list[Client], args, load: tuple) -> int:
+    """Print what became of the strokes; return how many were done."""
     total = args.clients * args.strokes
-    done, answered = (sum(getattr(c, a) for c in clients) for a in ("done", "answered"))
+    done, answered, reloaded = (sum(getattr(c, a) for c in clients)
+                                for a in ("done", "answered", "reloaded"))
     lost = [line for c in clients for line in c.lost]
     print(f"\n{args.clients} clients x {args.strokes} strokes ({total}); eager: {args.eager}; "
           f"cpu-load: {args.cpu_load}; {os.cpu_count()} CPUs, load {load[0]:.2f} -> "
           f"{os.getloadavg()[0]:.2f}")
     print(f"strokes answered {answered} / {done}, lost {len(lost)}"
-          + (f", not run {total - done}" if done < total else ""))
+          + (f", not run {total - done}" if done < total else "")
+          + (f"; {reloaded} drawn without Clear on a page reloaded after a lost one"
+             if reloaded else ""))
     for line in lost:
         print(f"  lost: {line}")
     for c in clients:
         if c.error:
             print(f"  client {c.index} failed: {c.error}")
-    seconds = [s for c in clients for s in c.seconds]
-    if seconds:
-        print(f"Clear -> settled answer: median {np.median(seconds):.2f} s, "
-              f"p95 {np.percentile(seconds, 95):.2f} s")
     if args.trace:
         kinds = sum((c.kinds for c in clients), Counter())
         for (where, outcome), n in sorted(kinds.items()):
             print(f"  {n:4d} {outcome:<9} {where}")
+    return done
+
+
+def report_server(samples: list, done: int) -> None:
+    """Print the server's RSS (start, end, peak, slopes) and CPU seconds per stroke."""
     if len(samples) < 2:
         return
     rss = [s[1] for s in samples]
@@ -244,8 +216,7 @@ def report(clients: list[Client], samples: list, args, load: tuple) -> None:
 
 def soak(args) -> tuple[list[Client], list]:
     """Serve app.py, run the clients (and any CPU load), sample the server; the results."""
-    env = {"EXPLORER_CHECKPOINT_DIR": str(args.checkpoint_dir or "")}
-    server = browser.start_server(ROOT / "app.py", env=env, timeout=max(90.0, args.timeout))
+    server = browser.start_server(ROOT / "app.py", timeout=max(90.0, args.timeout))
     busy = [subprocess.Popen([sys.executable, "-c", BUSY, str(args.max_seconds)])
             for _ in range(args.cpu_load)]
     clients, samples, stop = [Client(i) for i in range(args.clients)], [], threading.Event()
@@ -257,9 +228,9 @@ def soak(args) -> tuple[list[Client], list]:
         for t in threads:
             t.start()
         try:
-            barrier.wait(timeout=max(120.0, 4 * args.timeout))
+            barrier.wait(timeout=2 * max(60.0, args.timeout))
         except threading.BrokenBarrierError:
-            pass
+            pass  # a client failed its warm-up: the others soak anyway
         sampler = threading.Thread(target=sample,
                                    args=(server.process.pid, clients, samples, stop, args))
         sampler.start()
@@ -277,15 +248,14 @@ def soak(args) -> tuple[list[Client], list]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    ck_dir = Path(args.checkpoint_dir or ROOT / "checkpoints")
     problem = browser.browser_problem()
-    if problem or not (ck_dir / "cnn" / "model.safetensors").is_file():
-        print(problem or f"No cnn checkpoint in {ck_dir}: python scripts/train.py --arch cnn",
-              file=sys.stderr)
+    if problem or not (checkpoint_root() / "cnn" / "model.safetensors").is_file():
+        print(problem or f"No cnn checkpoint in {checkpoint_root()}: python scripts/train.py "
+              "--arch cnn", file=sys.stderr)
         return 2
     load = os.getloadavg()
     clients, samples = soak(args)
-    report(clients, samples, args, load)
+    report_server(samples, report_strokes(clients, args, load))
     return 0 if all(not c.lost and not c.error for c in clients) else 1
 
 

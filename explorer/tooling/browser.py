@@ -29,14 +29,15 @@ VIEWPORT = {"width": 1400, "height": 1600}  # tall: Streamlit scrolls inside its
 CANVAS = "canvas.upper-canvas"
 
 # Installed before any page script: timestamps (performance.now() ms) of the last mouse-up,
-# of the first "Prediction" value after it, and of the last DOM change outside shadow roots.
+# of the first "Prediction" value after it, of the last DOM change outside shadow roots, and
+# of the last DOM change after which no "Prediction" value showed (blank).
 # NB: Streamlit's run-state attribute (stApp's data-test-script-state) is no run counter: a
 # quick run can go running -> notRunning within one React render and never show "running".
 PROBE_JS = """
 (() => {
   if (window.__stProbe) return;
   const P = window.__stProbe = {up: null, shown: null, value: null, state: null,
-                                lastMutation: 0, label: "Prediction"};
+                                lastMutation: 0, blank: null, label: "Prediction"};
   P.metric = (label) => {
     for (const m of document.querySelectorAll('[data-testid="stMetric"]')) {
       const l = m.querySelector('[data-testid="stMetricLabel"]');
@@ -52,10 +53,9 @@ PROBE_JS = """
     P.lastMutation = performance.now();
     const app = document.querySelector('[data-testid="stApp"]');
     P.state = app ? app.getAttribute("data-test-script-state") : null;
-    if (P.up !== null && P.shown === null) {
-      const value = P.metric(P.label);
-      if (value !== null) { P.shown = P.lastMutation; P.value = value; }
-    }
+    const value = P.metric(P.label);
+    if (value === null) P.blank = P.lastMutation;
+    else if (P.up !== null && P.shown === null) { P.shown = P.lastMutation; P.value = value; }
   }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
                         attributeFilter: ["data-test-script-state"]});
 })();
@@ -84,7 +84,10 @@ TRACE_JS = """
     const out = [];
     for (const host of document.querySelectorAll('.stBidiComponent *'))
       if (host.shadowRoot)
-        for (const c of host.shadowRoot.querySelectorAll('canvas.upper-canvas')) out.push(name(c));
+        for (const c of host.shadowRoot.querySelectorAll("canvas.upper-canvas")) {
+          const box = c.getBoundingClientRect();  // where it is: it moves once styled
+          out.push(`${name(c)}@${Math.round(box.x)},${Math.round(box.y)}`);
+        }
     return out.join(' ');
   };
   setInterval(() => {
@@ -98,7 +101,7 @@ TRACE_JS = """
     addEventListener(type, (e) => {
       const el = e.composedPath()[0], button = el.closest && el.closest("button");
       log(type, el instanceof HTMLCanvasElement
-        ? {canvas: name(el), connected: el.isConnected}
+        ? {canvas: name(el), class: el.className, connected: el.isConnected}
         : {button: button ? button.textContent.trim() : el.tagName});
     }, true);
   const hash = (text) => {
@@ -128,22 +131,55 @@ TRACE_JS = """
 })();
 """
 
-# The widget keys of the canvas components now in the page (two while one replaces another).
-CANVAS_KEYS_JS = """() => [...document.querySelectorAll('.stBidiComponent')].map((c) => {
+# The widget keys of the canvas components now in the page (two while one replaces another):
+# components (v2, no iframe) with a drawing surface in their shadow root.
+CANVAS_KEYS_JS = """() => [...document.querySelectorAll('.stBidiComponent')].filter((c) =>
+  [...c.querySelectorAll('*')].some((h) => h.shadowRoot
+                                     && h.shadowRoot.querySelector('canvas.upper-canvas'))
+).map((c) => {
   const box = c.closest('[class*="st-key-"]'), m = box && box.className.match(/st-key-(\\S+)/);
   return m ? m[1] : null; })"""
 
-# True once a stroke's consequences have settled and a "Prediction" shows: mouse-up at least
-# minAge ms ago, no run going, no DOM change for `quiet` ms, and no canvas with a key of
-# `before` left (the Clear's run has replaced it). Only then can no stale value be read.
-ANSWERED_JS = """([before, minAge, quiet]) => {
+# The value of "Prediction" once a stroke's consequences have settled, else null: mouse-up at
+# least minAge ms ago, no run going, no DOM change for `quiet` ms, and the value shown before
+# Clear was pressed (at mark.t) gone: the page showed none since, or no canvas with a key of
+# mark.keys is left (a Clear that remounts the canvas replaced it).
+ANSWERED_JS = """([mark, minAge, quiet]) => {
   const P = window.__stProbe, now = performance.now();
   if (P.up === null || now - P.up < minAge || now - P.lastMutation < quiet) return null;
   if (P.state !== "notRunning") return null;
   const keys = (CANVAS_KEYS_JS)();
-  if (!keys.length || keys.some((k) => before.includes(k))) return null;
+  const replaced = keys.length && !keys.some((k) => mark.keys.includes(k));
+  if (!replaced && !(P.blank !== null && P.blank > mark.t)) return null;
   return P.metric(P.label);
 }""".replace("CANVAS_KEYS_JS", CANVAS_KEYS_JS)
+
+# Whether a drawing surface (canvas.upper-canvas) has ink: its Fabric lower canvas, which
+# holds the drawing, is not all one colour.
+INKED_JS = """(upper) => {
+  const lower = upper.parentElement.querySelector("canvas.lower-canvas");
+  if (!lower || !lower.width || !lower.height) return false;
+  const context = lower.getContext("2d", {willReadFrequently: true});
+  const pixels = new Uint32Array(context.getImageData(0, 0, lower.width, lower.height)
+                                 .data.buffer);
+  return pixels.some((p) => p !== pixels[0]);
+}"""
+
+# True once a canvas is ready after Clear: a drawing surface (of non-zero size) that is new
+# (no data-cleared mark) or, for a canvas emptied in place, one that had ink when marked
+# (data-cleared="ink") and has none now.
+CLEARED_JS = """() => {
+  const inked = (INKED_JS);
+  for (const host of document.querySelectorAll(".stBidiComponent *")) {
+    if (!host.shadowRoot) continue;
+    for (const upper of host.shadowRoot.querySelectorAll("canvas.upper-canvas")) {
+      if (!upper.width || !upper.getBoundingClientRect().width) continue;
+      const mark = upper.getAttribute("data-cleared");
+      if (mark === null || (mark === "ink" && !inked(upper))) return true;
+    }
+  }
+  return false;
+}""".replace("INKED_JS", INKED_JS)
 
 # Single-stroke digit shapes as (x, y) fractions of the canvas box.
 SHAPES: dict[str, tuple[tuple[float, float], ...]] = {
@@ -288,6 +324,41 @@ def trace_events(page, reset: bool = False) -> list[dict]:
                          "const out = T.events; if (reset) T.events = []; return out; }", reset)
 
 
+def explain_stroke(events: list[dict], old_keys: list) -> tuple[str, str]:
+    """(what became of a stroke, its timeline from Clear) from its trace_events.
+
+    old_keys: the canvas keys before Clear (mark_clear). What: which canvas the press hit
+    (one of before Clear, or a new one; a drawing surface or another canvas such as the
+    background), whether the release was elsewhere, and under which key the page sent a
+    drawing it had not sent before the press, or that it sent none.
+    """
+    clear = next((e["t"] for e in events if e.get("button") == "Clear"), 0)
+    lines = "\n      ".join(f"{e['t'] - clear:+6d} ms {e['kind']} " + " ".join(
+        f"{k}={v}" for k, v in e.items() if k not in ("t", "kind")) for e in events)
+    downs = [e for e in events if e["kind"] == "mousedown" and "canvas" in e]
+    if not downs:
+        return "pressed on no canvas", lines
+    down, up = downs[-1], ([e for e in events if e["kind"] == "mouseup"] or downs)[-1]
+    seen = {h for e in events if e["kind"] == "send" and e["t"] < down["t"]
+            for h in e.get("pngs", {}).values()}
+    sent = [k for e in events if e["kind"] == "send" and e["t"] >= up["t"]
+            for k, h in e.get("pngs", {}).items() if h not in seen]
+    polls = [e for e in events if e["kind"] == "canvases"]
+    gone = next((e["t"] - up["t"] for e in polls if e["t"] > down["t"]
+                 and down["canvas"] + "@" not in e["now"]), None)
+    if not any(down["canvas"] + "@" in e["now"] for e in polls):
+        gone = None  # not a drawing surface the poll saw: its going says nothing
+    what = "pre-Clear" if down["canvas"].split(":", 1)[1] in old_keys else "new"
+    what += " canvas" if "upper-canvas" in down["class"] else f" canvas's <{down['class']}>"
+    if up.get("canvas") != down["canvas"]:
+        what += ", released elsewhere"
+    if sent:
+        what += ", sent under " + ("a pre-Clear" if sent[0] in old_keys else "a new") + " key"
+    else:
+        what += ", nothing sent" + ("" if gone is None else f" (canvas gone {gone:+d} ms)")
+    return what, lines
+
+
 def canvas_keys(page) -> list[str | None]:
     """The widget keys of the canvases in the page now (two while one replaces the other)."""
     return page.evaluate(CANVAS_KEYS_JS)
@@ -343,17 +414,20 @@ def wait_for_metric(page, label: str = "Prediction", timeout: float = 20.0) -> s
     return handle.json_value()
 
 
-def wait_for_answer(page, before: list, label: str = "Prediction", timeout: float = 20.0,
-                    quiet_ms: int = 600) -> str:
-    """After a stroke drawn on a cleared canvas, wait for a settled page showing `label`.
+def mark_clear(page) -> dict:
+    """What wait_for_answer needs to know of the page just before Clear is pressed."""
+    return page.evaluate(f"() => ({{keys: ({CANVAS_KEYS_JS})(), t: performance.now()}})")
 
-    `before`: the canvas keys before Clear was pressed. The page counts as settled once the
-    canvas component has a new key, no run is going and the DOM has been quiet for quiet_ms,
-    at least quiet_ms + 200 ms after mouse-up (the canvas sends 200 ms after it). The old
-    value is gone by then, so whatever shows answers this stroke. Raises playwright's
+
+def wait_for_answer(page, mark: dict, timeout: float = 20.0, quiet_ms: int = 600) -> str:
+    """After Clear (mark: mark_clear's answer) and a stroke, the "Prediction" that answers it.
+
+    Waits for a settled page: no run going, the DOM quiet for quiet_ms, at least
+    quiet_ms + 200 ms after mouse-up (the canvas sends 200 ms after it), and the value shown
+    before Clear gone, so whatever shows answers this stroke. Raises playwright's
     TimeoutError when no answer settles in time: the stroke was lost.
     """
-    handle = page.wait_for_function(ANSWERED_JS, arg=[before, quiet_ms + 200, quiet_ms],
+    handle = page.wait_for_function(ANSWERED_JS, arg=[mark, quiet_ms + 200, quiet_ms],
                                     timeout=timeout * 1000, polling=100)
     return handle.json_value()
 
@@ -364,14 +438,140 @@ def click_clear(page, timeout: float = 20.0) -> None:
 
 
 def clear_canvas(page, label: str = "Prediction", timeout: float = 20.0) -> None:
-    """Press the page's "Clear" button; wait for a fresh canvas and for `label` to go.
+    """Press the page's "Clear" button; wait for an empty canvas and for `label` to go.
 
+    An empty canvas: a new one (an app that remounts it), or the same one with its ink gone
+    (an app that empties it in place; NB: then the canvas must have ink, else this waits in
+    vain). NB: a new canvas may still be unstyled, its drawing surface below where it
+    belongs, for a second or so under load: so does a user see it.
     NB: the old metric lingers until the rerun ends; reading before it goes reads a stale value.
     """
-    page.locator(CANVAS).evaluate("el => el.setAttribute('data-cleared', '1')")
+    page.locator(CANVAS).evaluate(f"el => el.setAttribute('data-cleared', ({INKED_JS})(el) "
+                                  "? 'ink' : 'blank')")
     click_clear(page, timeout)
     page.wait_for_function(f"() => window.__stProbe.metric({json.dumps(label)}) === null",
                            timeout=timeout * 1000)
-    page.locator(f"{CANVAS}:not([data-cleared])").wait_for(state="visible",
-                                                           timeout=timeout * 1000)
+    page.wait_for_function(CLEARED_JS, timeout=timeout * 1000, polling=50)
     wait_quiet(page, timeout=timeout)
+
+
+# --- The Explorer's live component (ui/live.py): settling, readouts, slider drags ----------
+LIVE_SLIDER = "input.dce-slider"  # the T control; `.dce-t-value` shows its T
+READOUTS = ("top1", "margin", "entropy")  # [data-readout=...] texts
+
+# Installed before any page script by new_live_page. performance.now() ms of the last DOM
+# change of any kind outside shadow roots (lastChange) and of the last one inside a live
+# chart or the preview (lastPlot), the count of changes, and whether plotly.js was loaded at
+# each mouse press. NB: PROBE_JS filters attribute changes out, and Plotly.react updates the
+# SVG it drew in place, mostly through attributes.
+LIVE_PROBE_JS = """
+(() => {
+  if (window.__dceProbe) return;
+  const D = window.__dceProbe = {lastChange: 0, lastPlot: 0, changes: 0, reacts: -1,
+                                 reactsAt: 0, plotlyAtDown: []};
+  addEventListener("mousedown", () => {
+    if (D.plotlyAtDown.length < 1000) D.plotlyAtDown.push(typeof window.Plotly === "object");
+  }, true);
+  const inPlot = (node) => {
+    const el = node.nodeType === 1 ? node : node.parentElement;
+    return !!(el && el.closest("[data-chart], .dce-sees"));
+  };
+  new MutationObserver((records) => {
+    D.lastChange = performance.now();
+    D.changes += records.length;
+    if (records.some((r) => inPlot(r.target))) D.lastPlot = D.lastChange;
+  }).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+})();
+"""
+
+# Polled: true once no run is going, the DOM (attributes too) has been quiet for `quiet` ms
+# and window.__dceLive.reacts has not changed for `quiet` ms (a Plotly.react awaiting plotly.js
+# changes nothing in the DOM until it draws).
+LIVE_SETTLED_JS = """(quiet) => {
+  const P = window.__stProbe, D = window.__dceProbe, now = performance.now();
+  const reacts = (window.__dceLive || {}).reacts || 0;
+  if (reacts !== D.reacts) { D.reacts = reacts; D.reactsAt = now; }
+  return P.state === "notRunning" && now - D.lastChange > quiet && now - D.reactsAt > quiet
+    && now - P.lastMutation > quiet;
+}"""
+
+# The logits the charts were drawn from: the logits chart's first trace, as plotly keeps it
+# on the graph div (a plain array, a typed array or a {dtype, bdata} base64 spec).
+CHART_LOGITS_JS = """() => {
+  const gd = document.querySelector('[data-chart=logits]');
+  const y = gd && gd.data && gd.data.length ? gd.data[0].y : null;
+  if (!y) return null;
+  if (Array.isArray(y) || ArrayBuffer.isView(y)) return Array.from(y, Number);
+  const kinds = {f8: Float64Array, f4: Float32Array, i4: Int32Array, i2: Int16Array,
+                 i1: Int8Array, u1: Uint8Array};
+  if (typeof y.bdata !== "string" || !kinds[y.dtype]) return null;
+  const bytes = Uint8Array.from(atob(y.bdata), (c) => c.charCodeAt(0));
+  return Array.from(new kinds[y.dtype](bytes.buffer));
+}"""
+
+
+def new_live_page(browser, viewport: dict | None = None, trace: bool = False):
+    """new_page plus LIVE_PROBE_JS (see wait_live_settled): (page, PageErrors)."""
+    page, errors = new_page(browser, viewport, trace)
+    page.add_init_script(LIVE_PROBE_JS)
+    return page, errors
+
+
+def live_stats(page) -> dict:
+    """A copy of window.__dceLive (updates, busy ms, reacts, t); {} before the component ran."""
+    return page.evaluate("() => Object.assign({}, window.__dceLive || {})")
+
+
+def live_probe(page) -> dict:
+    """A copy of window.__dceProbe (new_live_page): lastChange, lastPlot, changes, plotlyAtDown."""
+    return page.evaluate("() => Object.assign({}, window.__dceProbe || {})")
+
+
+def wait_live_settled(page, quiet_ms: int = 500, timeout: float = 30.0) -> None:
+    """Wait until no run is going, the whole DOM is quiet and the charts stopped redrawing.
+
+    NB: needs new_live_page; a page without the live component settles like wait_quiet.
+    """
+    page.wait_for_function(LIVE_SETTLED_JS, arg=quiet_ms, timeout=timeout * 1000, polling=50)
+
+
+def next_frames(page, frames: int = 2) -> None:
+    """Return after `frames` animation frames: work coalesced per frame has run by then."""
+    page.evaluate("(n) => new Promise((done) => { const step = (k) => k ? "
+                  "requestAnimationFrame(() => step(k - 1)) : done(); step(n); })", frames)
+
+
+def chart_logits(page) -> list[float] | None:
+    """The logits the live charts were drawn from (CHART_LOGITS_JS), or None."""
+    return page.evaluate(CHART_LOGITS_JS)
+
+
+def live_readouts(page) -> dict[str, str]:
+    """The live readouts' texts by name (READOUTS); '' for one not shown."""
+    return page.evaluate("(names) => Object.fromEntries(names.map((n) => { const e = "
+                         "document.querySelector(`[data-readout=${n}]`); "
+                         "return [n, e ? e.textContent : '']; }))", list(READOUTS))
+
+
+def chart_title(page, chart: str) -> str | None:
+    """The title text of a live chart as its figure says (the server's, not a drag's patch)."""
+    return page.evaluate("(name) => { const gd = document.querySelector(`[data-chart=${name}]`);"
+                         " const t = gd && gd.layout && gd.layout.title; "
+                         "return t ? (typeof t === 'string' ? t : t.text) : null; }", chart)
+
+
+def drag_slider(page, box: dict, fractions, steps: int = 20, release: bool = True) -> int:
+    """Press on a slider at fractions[0] of its width, move through the others; the moves.
+
+    Each leg is `steps` mouse events (page.mouse.move(steps=...)); mid-height of `box`.
+    NB: with release=False the button stays down: call page.mouse.up() yourself.
+    """
+    y = box["y"] + box["height"] / 2
+    xs = [box["x"] + f * box["width"] for f in fractions]
+    page.mouse.move(xs[0], y)
+    page.mouse.down()
+    for x in xs[1:]:
+        page.mouse.move(x, y, steps=steps)
+    if release:
+        page.mouse.up()
+    return steps * (len(xs) - 1)

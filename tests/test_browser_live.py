@@ -1,0 +1,147 @@
+"""The Explorer's live component in a real browser (Debian's chromium via playwright).
+
+plotly.js is loaded before the first stroke; while T is dragged the browser's numbers are
+exactly Python's (explorer.summary at the same logits and T); a release or a T button tells
+the server, which the Calibration page then shows. No timing is asserted here: see
+scripts/drag_benchmark.py and scripts/browser_latency.py for that.
+Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from explorer.checkpoints import CHECKPOINT_DIR, read_meta
+from explorer.confidence import entropy_bits
+from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
+from explorer.tooling import browser
+
+pytestmark = pytest.mark.browser
+
+TABLE_ROWS_JS = """() => [...document.querySelectorAll("table.dce-table tbody tr")]
+  .map((tr) => [...tr.cells].map((td) => td.textContent))"""
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's chromium driven by pip's playwright, for this module."""
+    problem = browser.browser_problem()
+    if problem:
+        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
+        pytest.skip(problem)
+    if not (CHECKPOINT_DIR / "cnn" / "model.safetensors").is_file():
+        pytest.skip("checkpoints/cnn missing: python scripts/train.py --arch cnn")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = browser.launch_chromium(playwright)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(chromium):
+    """app.py served on a free port with the shipped checkpoints, for this module."""
+    server = browser.start_server(browser.ROOT / "app.py", env={"EXPLORER_CHECKPOINT_DIR": ""},
+                                  timeout=90)
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def page(chromium, app_url):
+    """A fresh session on the Explorer with a drawn "7" answered and the page settled."""
+    page, errors = browser.new_live_page(chromium)
+    page.set_default_timeout(30_000)
+    browser.open_app(page, app_url, timeout=60)
+    yield page
+    page.context.close()
+    assert errors.messages == [], errors.messages
+
+
+def draw_seven(page) -> None:
+    """Draw a 7, check it is read as one, wait until the charts have settled."""
+    browser.draw(page, browser.SHAPES["7"])
+    assert browser.wait_for_metric(page, "Prediction", timeout=30) == "7"
+    browser.wait_live_settled(page, quiet_ms=400, timeout=30)
+
+
+def wait_server_t(page, t: float) -> None:
+    """Wait until the server-built softmax chart's title says T = t (3 significant digits)."""
+    page.wait_for_function(
+        "(text) => { const gd = document.querySelector('[data-chart=softmax]'); "
+        "return !!(gd && gd.layout && JSON.stringify(gd.layout.title).includes(text)); }",
+        arg=f"T = {t:.3g}<", timeout=30_000, polling=100)
+
+
+def test_first_stroke_finds_plotly_loaded(page):
+    page.wait_for_function("() => window.__dceLive && window.__dceLive.reacts >= 1",
+                           timeout=30_000)  # the blank preview is drawn: plotly.js is in
+    assert page.evaluate("typeof window.Plotly") == "object"
+    draw_seven(page)
+    assert browser.live_probe(page)["plotlyAtDown"][0] is True
+
+
+def python_view(logits, t: float) -> tuple[dict, list[list[str]]]:
+    """The readouts and the exact-values table as the server writes them at T = t."""
+    z = np.asarray(logits, dtype=np.float64)
+    readouts = {"top1": format_top1(z, t), "margin": format_margin(z, t),
+                "entropy": format_entropy_bits(entropy_bits(z, t))}
+    rows = [[str(value) for value in row.values()] for row in values_table(z, t)]
+    return readouts, rows
+
+
+def test_dragged_numbers_equal_python(page):
+    draw_seven(page)
+    logits = browser.chart_logits(page)
+    assert logits is not None and len(logits) == 10
+    box = page.locator(browser.LIVE_SLIDER).bounding_box()
+    seen = []
+    try:
+        browser.drag_slider(page, box, [0.5, 0.93], steps=8, release=False)
+        for target in (0.93, 0.2, 0.62):  # high T (plain decimals), low T (1 − tiny), middle
+            y = box["y"] + box["height"] / 2
+            page.mouse.move(box["x"] + target * box["width"], y, steps=8)
+            browser.next_frames(page)
+            t = browser.live_stats(page)["t"]
+            readouts, rows = python_view(logits, t)
+            assert browser.live_readouts(page) == readouts, f"T = {t!r}"
+            assert page.evaluate(TABLE_ROWS_JS) == rows, f"T = {t!r}"
+            assert page.locator(".dce-t-value").text_content().strip() == f"{t:.3g}"
+            seen.append(t)
+    finally:
+        page.mouse.up()
+    assert len({round(t, 6) for t in seen}) == 3 and 1.0 not in seen, seen
+
+
+def test_release_tells_the_calibration_page(page):
+    draw_seven(page)
+    box = page.locator(browser.LIVE_SLIDER).bounding_box()
+    browser.drag_slider(page, box, [0.5, 0.8], steps=10)
+    browser.next_frames(page)
+    t = browser.live_stats(page)["t"]
+    assert f"{t:.3g}" not in ("1", "1.36"), t  # neither the default nor the fitted T
+    wait_server_t(page, t)  # the release's rerun has set the session's T
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Calibration").click()
+    heading = page.locator("h3", has_text="Explorer's T =")
+    heading.wait_for(state="visible", timeout=60_000)
+    assert page.locator("h3").nth(2).inner_text().strip() == f"Explorer's T = {t:.3g}"
+
+
+def test_t_buttons_move_the_slider(page):
+    draw_seven(page)
+    fitted = float(read_meta(CHECKPOINT_DIR / "cnn")["temperature"])
+    t_text = page.locator(".dce-t-value")
+    assert t_text.text_content().strip() == "1"
+    position = page.locator(browser.LIVE_SLIDER).input_value()
+    page.get_by_role("button", name="Use fitted T").click()
+    assert t_text.text_content().strip() == f"{fitted:.3g}"
+    assert page.locator(browser.LIVE_SLIDER).input_value() != position
+    wait_server_t(page, fitted)
+    page.get_by_role("button", name="T = 1", exact=True).click()
+    assert t_text.text_content().strip() == "1"
+    assert page.locator(browser.LIVE_SLIDER).input_value() == position
+    wait_server_t(page, 1.0)
