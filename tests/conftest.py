@@ -1,12 +1,16 @@
-"""Shared fixtures: the shipped test split and small fake MNIST roots."""
+"""Shared fixtures: fake MNIST roots, the stand-in canvas, the browser and a served app."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from explorer.data import TRAIN_FILES, load_test_split, resolve_root
+
+# The app hides error details from browsers (.streamlit/config.toml); tests want to read them.
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
 
 
 def write_idx(path: Path, array: np.ndarray) -> None:
@@ -49,3 +53,40 @@ def canvas(monkeypatch):
     fake = FakeCanvas()
     install_canvas(monkeypatch, fake.st_canvas)
     return fake
+
+
+@pytest.fixture(scope="session")
+def browser_ready() -> None:
+    """Skip without Debian's chromium and pip's playwright; fail instead in CI."""
+    from explorer.tooling import browser
+
+    problem = browser.browser_problem()
+    if problem:
+        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
+            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="session")
+def chromium(browser_ready):
+    """Debian's chromium driven by pip's playwright, shared by the browser test modules."""
+    from playwright.sync_api import sync_playwright
+
+    from explorer.tooling import browser
+
+    with sync_playwright() as playwright:
+        instance = browser.launch_chromium(playwright)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(chromium):
+    """app.py served on a free port with the shipped checkpoints, for the browser tests."""
+    from explorer.tooling import browser
+
+    # An empty EXPLORER_CHECKPOINT_DIR means checkpoints/, whatever the caller's shell set.
+    server = browser.start_server(browser.ROOT / "app.py", env={"EXPLORER_CHECKPOINT_DIR": ""},
+                                  timeout=90)
+    yield server.url
+    server.stop()

@@ -19,32 +19,6 @@ pytestmark = pytest.mark.browser
 GUARDED_ERROR = "Something went wrong"  # ui.widgets.guarded's message for a caught exception
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium driven by pip's playwright, for this module."""
-    problem = browser.browser_problem()
-    if problem:
-        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
-            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
-        pytest.skip(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = browser.launch_chromium(playwright)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture(scope="module")
-def app_url(chromium):
-    """app.py served on a free port with the shipped checkpoints, for this module."""
-    # An empty EXPLORER_CHECKPOINT_DIR means checkpoints/, whatever the caller's shell set.
-    server = browser.start_server(browser.ROOT / "app.py", env={"EXPLORER_CHECKPOINT_DIR": ""},
-                                  timeout=90)
-    yield server.url
-    server.stop()
-
-
 @pytest.fixture
 def page(chromium):
     """(page, PageErrors) in a fresh browser context with the tall viewport."""

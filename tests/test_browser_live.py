@@ -8,8 +8,6 @@ Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (C
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
@@ -17,6 +15,7 @@ from explorer.checkpoints import CHECKPOINT_DIR, read_meta
 from explorer.confidence import entropy_bits
 from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
 from explorer.tooling import browser
+from tests.apptest import need_checkpoints
 
 pytestmark = pytest.mark.browser
 
@@ -24,36 +23,10 @@ TABLE_ROWS_JS = """() => [...document.querySelectorAll("table.dce-table tbody tr
   .map((tr) => [...tr.cells].map((td) => td.textContent))"""
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    """Debian's chromium driven by pip's playwright, for this module."""
-    problem = browser.browser_problem()
-    if problem:
-        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
-            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
-        pytest.skip(problem)
-    if not (CHECKPOINT_DIR / "cnn" / "model.safetensors").is_file():
-        pytest.skip("checkpoints/cnn missing: python scripts/train.py --arch cnn")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        instance = browser.launch_chromium(playwright)
-        yield instance
-        instance.close()
-
-
-@pytest.fixture(scope="module")
-def app_url(chromium):
-    """app.py served on a free port with the shipped checkpoints, for this module."""
-    server = browser.start_server(browser.ROOT / "app.py", env={"EXPLORER_CHECKPOINT_DIR": ""},
-                                  timeout=90)
-    yield server.url
-    server.stop()
-
-
 @pytest.fixture
 def page(chromium, app_url):
     """A fresh session on the Explorer with a drawn "7" answered and the page settled."""
+    need_checkpoints("cnn")
     page, errors = browser.new_live_page(chromium)
     page.set_default_timeout(30_000)
     browser.open_app(page, app_url, timeout=60)

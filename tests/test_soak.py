@@ -4,24 +4,15 @@ Without /usr/bin/chromium this skips, unless EXPLORER_REQUIRE_BROWSER=1 (CI): th
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from explorer.checkpoints import CHECKPOINT_DIR
-from explorer.tooling import browser
+from tests.apptest import need_checkpoints
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_tiny_soak_answers_every_stroke_and_reports_memory(capsys):
-    problem = browser.browser_problem()
-    if problem:
-        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
-            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
-        pytest.skip(problem)
-    if not (CHECKPOINT_DIR / "cnn" / "model.safetensors").is_file():
-        pytest.skip("checkpoints/cnn missing: python scripts/train.py --arch cnn")
+def test_a_tiny_soak_answers_every_stroke_and_reports_memory(browser_ready, capsys):
+    need_checkpoints("cnn")
     from scripts import soak
 
     code = soak.main(["--clients", "1", "--strokes", "2", "--timeout", "60", "--trace"])
