@@ -210,14 +210,8 @@ def run(targets: list[Target], args) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    ck_dir = Path(args.checkpoint_dir or ROOT / "checkpoints")
-    if not (ck_dir / "cnn" / "model.safetensors").is_file():
-        print(f"No cnn checkpoint in {ck_dir}: python scripts/train.py --arch cnn "
-              "(or pass --checkpoint-dir).", file=sys.stderr)
-        return 2
-    problem = browser.browser_problem()
-    if problem:
-        print(problem, file=sys.stderr)
+    ck_dir = browser.preflight(args.checkpoint_dir)
+    if ck_dir is None:
         return 2
     env = {"EXPLORER_CHECKPOINT_DIR": str(ck_dir)}
     targets = [Target("bare", ROOT / "scripts" / "bare_canvas_app.py", {}),

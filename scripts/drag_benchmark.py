@@ -27,7 +27,6 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -237,14 +236,8 @@ def report_main_thread(drags: list[Drag]) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    ck_dir = Path(args.checkpoint_dir or ROOT / "checkpoints")
-    if not (ck_dir / "cnn" / "model.safetensors").is_file():
-        print(f"No cnn checkpoint in {ck_dir}: python scripts/train.py --arch cnn "
-              "(or pass --checkpoint-dir).", file=sys.stderr)
-        return 2
-    problem = browser.browser_problem()
-    if problem:
-        print(problem, file=sys.stderr)
+    ck_dir = browser.preflight(args.checkpoint_dir)
+    if ck_dir is None:
         return 2
     load = os.getloadavg()
     answer, drags, errors = run(args, {"EXPLORER_CHECKPOINT_DIR": str(ck_dir)})

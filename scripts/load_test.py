@@ -3,19 +3,17 @@
     python scripts/load_test.py                        # 6 sessions, 6 strokes each
     python scripts/load_test.py --sessions 3 --strokes 4 --think-ms 3000
 
-The bare canvas page (scripts/bare_canvas_app.py), then the Explorer (app.py), one server
-each, same N. A warm-up session first draws every shape of browser.SHAPES once: the reference
-answers. Then N sessions (one chromium, a context each, one asyncio loop) open the page
-together (page views) and each draws --strokes shapes in its own seeded order, each on a
-canvas cleared with "Clear", --think-ms apart. Per stroke: mouse-up -> settled (no run, no
-DOM change of any kind for --quiet-ms, charts done: browser.LIVE_SETTLED_JS) and the answer.
-"mixed up": not the warm-up's answer for that shape; "wrong": a digit the model read right
-in the warm-up read otherwise (the bare page answers its ink count mod 10: never "wrong").
-CPU from /proc/<pid>/stat (utime+stime, children too): the server's per page view (opening
-phase) and per stroke (stroke phase, its Clear included), and the client's (this process,
-playwright, chromium), for the server's share.
-NB: chromium shares this machine and eats most of its CPU, so latencies here are worse than
-with clients elsewhere; the capacity estimate rests on the server's CPU per stroke alone.
+The bare canvas page (scripts/bare_canvas_app.py), then the Explorer, one server each, same N.
+A warm-up session draws every shape of browser.SHAPES once: the reference answers, and the
+server's CPU per stroke and per Clear with one client. Then N sessions (one chromium, a
+context each, one asyncio loop) open the page together (page views) and each draws
+--strokes shapes in its own seeded order on a cleared canvas, --think-ms apart. Per stroke:
+mouse-up -> settled (browser.LIVE_SETTLED_JS) and the answer: "mixed up" if not the
+warm-up's, "wrong" if a digit read right in the warm-up (the bare page's ink count never is).
+CPU from /proc/<pid>/stat (utime+stime, children too): the server's per page view and per
+stroke (its Clear included), the client's (this process, playwright, chromium) for a share.
+NB: chromium shares this machine and eats most of its CPU: latencies are worse than with
+clients elsewhere, and the capacity estimate rests on the server's CPU per stroke alone.
 """
 from __future__ import annotations
 
@@ -46,7 +44,7 @@ class Result:
     name: str
     reference: dict = field(default_factory=dict)  # shape -> the warm-up's answer
     settled: list[float] = field(default_factory=list)  # seconds, mouse-up -> settled
-    answers: list[tuple[int, str, str]] = field(default_factory=list)  # (session, shape, answer)
+    answers: list[tuple] = field(default_factory=list)  # (session, shape, answer, moved)
     lost: list[str] = field(default_factory=list)
     views: int = 0
     solo: list[tuple[float, float]] = field(default_factory=list)  # warm-up (Clear, stroke) CPU s
@@ -122,23 +120,24 @@ async def settle(page, args) -> None:
 
 
 async def clear(page, args) -> None:
-    """Press Clear; wait for the old answer to go and a fresh canvas (as browser.clear_canvas)."""
-    await page.locator(browser.CANVAS).evaluate("el => el.setAttribute('data-cleared', '1')")
+    """Press Clear; wait for the old answer to go and an empty canvas (browser.clear_canvas)."""
+    await page.locator(browser.CANVAS).evaluate(
+        f"el => el.setAttribute('data-cleared', ({browser.INKED_JS})(el) ? 'ink' : 'blank')")
     await page.get_by_role("button", name="Clear", exact=True).click(timeout=args.timeout * 1e3)
     await page.wait_for_function("() => window.__stProbe.metric('Prediction') === null",
                                  timeout=args.timeout * 1000, polling=100)
-    await page.locator(f"{browser.CANVAS}:not([data-cleared])").wait_for(
-        state="visible", timeout=args.timeout * 1000)
+    await page.wait_for_function(browser.CLEARED_JS, timeout=args.timeout * 1000, polling=50)
     await settle(page, args)
 
 
-async def stroke(page, shape: str, args, step: list) -> tuple[float, str]:
+async def stroke(page, shape: str, args, step: dict) -> tuple[float, str]:
     """Draw `shape` on a blank canvas; (mouse-up -> settled s, the answer).
 
-    NB: step[0] names what it waits for, so a timeout says where the stroke was lost.
+    NB: step["at"] names what it waits for, so a timeout says where the stroke was lost;
+    step["box"] is where the canvas was when the stroke began.
     """
-    step[0] = "draw"
-    box = await page.locator(browser.CANVAS).bounding_box()
+    step["at"] = "draw"
+    box = step["box"] = await page.locator(browser.CANVAS).bounding_box()
     xy = [(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
           for fx, fy in browser.SHAPES[shape]]
     await page.mouse.move(*xy[0])
@@ -146,15 +145,24 @@ async def stroke(page, shape: str, args, step: list) -> tuple[float, str]:
     for x, y in xy[1:]:
         await page.mouse.move(x, y, steps=6)
     await page.mouse.up()
-    step[0] = "an answer"
+    step["at"] = "an answer"
     await page.wait_for_function("() => window.__stProbe.shown !== null",
                                  timeout=args.timeout * 1000, polling=100)
-    step[0] = "the page to settle"
+    step["at"] = "the page to settle"
     await settle(page, args)
     up, shown, last, answer = await page.evaluate(
         "() => { const P = window.__stProbe, D = window.__dceProbe; "
         "return [P.up, P.shown, D.lastChange, P.metric('Prediction')]; }")
     return (max(shown, last) - up) / 1000, answer
+
+
+async def moved(page, step: dict) -> str:
+    """', the canvas moved since the stroke began' (late styling, a remount) or ''."""
+    try:
+        now = await page.locator(browser.CANVAS).first.bounding_box(timeout=5_000)
+    except Exception:  # noqa: BLE001 - no canvas at all is a move too
+        now = None
+    return "" if step["box"] is None or now == step["box"] else ", the canvas moved since"
 
 
 async def strokes(k: int, page, args, result: Result) -> None:
@@ -164,19 +172,19 @@ async def strokes(k: int, page, args, result: Result) -> None:
     order = [rng.choice(shapes) for _ in range(args.strokes)]
     await asyncio.sleep(rng.uniform(0, args.think_ms / 1000))  # not in lockstep
     for i, shape in enumerate(order):
-        step = ["Clear"]
+        step = {"at": "Clear", "box": None}
         try:
             if i:
                 await clear(page, args)
             settled, answer = await stroke(page, shape, args, step)
         except Exception as err:  # noqa: BLE001 - one lost stroke must not end the run
             result.lost.append(f"session {k} stroke {i} ({shape!r}): {type(err).__name__} "
-                               f"waiting for {step[0]}")
+                               f"waiting for {step['at']}{await moved(page, step)}")
             await page.reload(wait_until="domcontentloaded", timeout=args.timeout * 1000)
             await settle(page, args)  # NB: a page that cannot even reload ends the run
             continue
         result.settled.append(settled)
-        result.answers.append((k, shape, answer))
+        result.answers.append((k, shape, answer, await moved(page, step)))
         await asyncio.sleep(args.think_ms / 1000)
 
 
@@ -188,7 +196,7 @@ async def warm_up(chromium, server, args, result: Result) -> None:
         if i:
             await clear(page, args)
         cleared = tree_cpu(server.process.pid)
-        result.reference[shape] = (await stroke(page, shape, args, [""]))[1]
+        result.reference[shape] = (await stroke(page, shape, args, {}))[1]
         if i:  # the first stroke also warms the server up
             result.solo.append((cleared - start, tree_cpu(server.process.pid) - cleared))
     await page.context.close()
@@ -232,8 +240,8 @@ async def run(targets: list[tuple[Result, Path, dict]], args) -> None:
 def errors(result: Result) -> tuple[int, int]:
     """(wrong, mixed up) answers against the warm-up's reference."""
     wrong = sum(shape.isdigit() and result.reference.get(shape) == shape and answer != shape
-                for _, shape, answer in result.answers)
-    mixed = sum(answer != result.reference.get(shape) for _, shape, answer in result.answers)
+                for _, shape, answer, _ in result.answers)
+    mixed = sum(answer != result.reference.get(shape) for _, shape, answer, _ in result.answers)
     return wrong, mixed
 
 
@@ -273,6 +281,10 @@ def report(results: list[Result], args, load: tuple) -> bool:
               f"stroke {stroke_s:.0f} ms + its Clear {clear_s:.0f} ms (medians)")
         for lost in r.lost:
             print(f"  {r.name} lost {lost}")
+        for k, shape, answer, how in r.answers:
+            if answer != r.reference.get(shape):
+                print(f"  {r.name} session {k}: {shape!r} read as {answer!r}, warm-up "
+                      f"{r.reference.get(shape)!r}{how}")
     targets(rows["bare"], rows["explorer"])
     return all(x["wrong"] == 0 and x["mixed"] == 0 and x["lost"] == 0 for x in rows.values())
 
@@ -297,14 +309,8 @@ def targets(bare: dict, explorer: dict) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    ck_dir = Path(args.checkpoint_dir or ROOT / "checkpoints")
-    if not (ck_dir / "cnn" / "model.safetensors").is_file():
-        print(f"No cnn checkpoint in {ck_dir}: python scripts/train.py --arch cnn "
-              "(or pass --checkpoint-dir).", file=sys.stderr)
-        return 2
-    problem = browser.browser_problem()
-    if problem:
-        print(problem, file=sys.stderr)
+    ck_dir = browser.preflight(args.checkpoint_dir)
+    if ck_dir is None:
         return 2
     results = [Result("bare"), Result("explorer")]
     targets_ = [(results[0], ROOT / "scripts" / "bare_canvas_app.py", {}),

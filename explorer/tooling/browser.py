@@ -575,3 +575,20 @@ def drag_slider(page, box: dict, fractions, steps: int = 20, release: bool = Tru
     if release:
         page.mouse.up()
     return steps * (len(xs) - 1)
+
+
+def preflight(checkpoint_dir: str | os.PathLike | None) -> Path | None:
+    """The checkpoints folder holding cnn/ and a usable browser, or None after saying why.
+
+    NB: for the measuring scripts' main(): they exit 2 on None.
+    """
+    ck_dir = Path(checkpoint_dir or ROOT / "checkpoints")
+    if not (ck_dir / "cnn" / "model.safetensors").is_file():
+        print(f"No cnn checkpoint in {ck_dir}: python scripts/train.py --arch cnn "
+              "(or pass --checkpoint-dir).", file=sys.stderr)
+        return None
+    problem = browser_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return None
+    return ck_dir
