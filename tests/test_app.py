@@ -112,9 +112,13 @@ def test_example_shows_true_label_until_the_user_draws_or_clears(canvas, monkeyp
     canvas.image = None
     at.button(key="explorer_load_example").click().run()
     assert metric(at, "True label") == "7"
+    before_clear = canvas.calls[-1]["initial_drawing"]
     at.button(key="explorer_clear_canvas").click().run()
     assert metric(at, "Prediction") is None
-    assert canvas.calls[-1]["key"] != keys_before
+    # Emptied in place: the same key, a new initial drawing (a remount loses strokes).
+    call = canvas.calls[-1]
+    assert call["key"] == keys_before and call["initial_drawing"] != before_clear
+    assert call["initial_drawing"]["objects"] == []
 
 
 def test_image_sent_by_another_page_is_shown_as_example(canvas):

@@ -44,7 +44,8 @@ def test_drawing_survives_a_page_change(canvas):
     at.run()  # later runs keep the same canvas: no remount on every rerun
     assert canvas.calls[-1]["key"] == call["key"] and metric(at, "Prediction") == "7"
     at.button(key="explorer_clear_canvas").click().run()
-    assert metric(at, "Prediction") is None and canvas.calls[-1]["initial_drawing"] is None
+    call = canvas.calls[-1]
+    assert metric(at, "Prediction") is None and call["initial_drawing"]["objects"] == []
 
 
 def test_markdown_file_name_is_shown_literally(canvas):

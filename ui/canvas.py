@@ -6,6 +6,7 @@ back to the Explorer would mount a blank canvas. The last drawing (Fabric JSON a
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import numpy as np
@@ -20,11 +21,30 @@ COUNTER_KEY = "canvas_counter"  # part of the canvas key: bumping it remounts th
 SAVED_KEY = "_canvas_saved"  # {"key", "json", "image28"}: the last drawing and its canvas
 INITIAL_KEY = "_canvas_initial"  # (canvas key, Fabric JSON) a remounted canvas starts from
 REJECTED_KEY = "_canvas_rejected"  # why the last canvas value was refused, for the page
+CLEARED_KEY = "_canvas_cleared"  # (Clears so far, digest of the value Clear threw away | None)
+
+
+def _value_digest(value) -> str | None:
+    """A digest of a canvas value's PNG, or None when it holds none."""
+    try:
+        url = value["drawing"]["data"]
+    except (KeyError, TypeError):
+        return None
+    return None if url is None else hashlib.sha1(url.encode()).hexdigest()
 
 
 def clear() -> None:
-    """Remount a blank canvas and forget the kept drawing (the Clear button's callback)."""
-    st.session_state[COUNTER_KEY] = st.session_state.get(COUNTER_KEY, 0) + 1
+    """Empty the canvas in place and forget the kept drawing (the Clear button's callback).
+
+    NB: not by a new key. A remounted canvas loses strokes: one drawn on the old canvas is
+    cancelled or sent under the old key, and the new one arrives unstyled (its black
+    background canvas where the drawing surface belongs) for up to ~1.5 s under load. A new
+    `initial_drawing` on the same key makes the page reload it, empty, and send that; until
+    then the canvas still sends the drawing Clear threw away, which draw() ignores.
+    """
+    count, _ = st.session_state.get(CLEARED_KEY) or (0, None)
+    key = f"explorer_canvas_{st.session_state.get(COUNTER_KEY, 0)}"
+    st.session_state[CLEARED_KEY] = (count + 1, _value_digest(st.session_state.get(key)))
     for key in (SAVED_KEY, INITIAL_KEY, REJECTED_KEY):
         st.session_state[key] = None
 
@@ -112,11 +132,18 @@ def draw(brush: int, key: str):
     from streamlit_drawable_canvas import st_canvas  # by name at run time: tests patch it
 
     initial = st.session_state.get(INITIAL_KEY)
+    count, thrown = st.session_state.get(CLEARED_KEY) or (0, None)
+    # NB: the same JSON on every run until the next Clear: a change reloads the page's canvas.
+    blank = {"objects": [], "cleared": count}
     result = st_canvas(
         stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
         update_streamlit=True, height=CANVAS_SIDE, width=CANVAS_SIDE,
         drawing_mode="freedraw", return_image_data=True, key=key,
-        initial_drawing=initial[1] if initial and initial[0] == key else None)
+        initial_drawing=initial[1] if initial and initial[0] == key else blank)
+    if thrown is not None:
+        if _value_digest(st.session_state.get(key)) == thrown:
+            return None, None  # the page has not emptied its canvas yet
+        st.session_state[CLEARED_KEY] = (count, None)
     return checked(result.image_data), getattr(result, "json_data", None)
 
 

@@ -43,7 +43,7 @@ def _forget_example() -> None:
 
 
 def _clear() -> None:
-    """Clear button: a fresh canvas key really empties the canvas; the example goes too."""
+    """Clear button: the canvas is emptied in place (see canvas.clear); the example goes too."""
     canvas.clear()
     _forget_example()
     st.session_state[state.CURRENT_IMAGE_KEY] = None
