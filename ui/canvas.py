@@ -24,6 +24,10 @@ REJECTED_KEY = "_canvas_rejected"  # why the last canvas value was refused, for 
 CLEARED_KEY = "_canvas_cleared"  # (Clears so far, digest of the value Clear threw away | None)
 
 
+def _key(counter: int) -> str:
+    return f"explorer_canvas_{counter}"
+
+
 def _value_digest(value) -> str | None:
     """A digest of a canvas value's PNG, or None when it holds none."""
     try:
@@ -43,7 +47,7 @@ def clear() -> None:
     then the canvas still sends the drawing Clear threw away, which draw() ignores.
     """
     count, _ = st.session_state.get(CLEARED_KEY) or (0, None)
-    key = f"explorer_canvas_{st.session_state.get(COUNTER_KEY, 0)}"
+    key = _key(st.session_state.get(COUNTER_KEY, 0))
     st.session_state[CLEARED_KEY] = (count + 1, _value_digest(st.session_state.get(key)))
     for key in (SAVED_KEY, INITIAL_KEY, REJECTED_KEY):
         st.session_state[key] = None
@@ -55,8 +59,8 @@ def _remount(counter: int) -> int:
     st.session_state[COUNTER_KEY] = counter
     saved = st.session_state.get(SAVED_KEY)
     if saved and saved.get("json"):
-        st.session_state[INITIAL_KEY] = (f"explorer_canvas_{counter}", saved["json"])
-        st.session_state[SAVED_KEY] = {**saved, "key": f"explorer_canvas_{counter}"}
+        st.session_state[INITIAL_KEY] = (_key(counter), saved["json"])
+        st.session_state[SAVED_KEY] = {**saved, "key": _key(counter)}
     return counter
 
 
@@ -81,10 +85,10 @@ def canvas_key(example_changed: bool) -> str:
         st.session_state[SAVED_KEY] = st.session_state[INITIAL_KEY] = None
     elif returning and st.session_state.get(SAVED_KEY):
         counter = _remount(counter)
-    key = f"explorer_canvas_{counter}"
+    key = _key(counter)
     if _forged_size(key):
         counter = st.session_state[COUNTER_KEY] = counter + 1
-        key = f"explorer_canvas_{counter}"
+        key = _key(counter)
     return key
 
 
