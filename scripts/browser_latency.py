@@ -153,9 +153,10 @@ def report_first(targets: list[Target]) -> None:
             continue
         limit = np.median(t.settled) + FIRST_TARGET_S
         verdict = "met" if t.first[1] <= limit else "MISSED"
+        plotly = "" if t.name != "explorer" else "; plotly.js loaded at its mouse-down: " + \
+            {None: "unknown", True: "yes", False: "no"}[t.plotly_first]
         print(f"  {t.name:<10}{t.first[0]:.3f} s / {t.first[1]:.3f} s (settled at most "
-              f"{limit:.3f} s: {verdict}); plotly.js loaded at its mouse-down: "
-              f"{ {None: 'unknown', True: 'yes', False: 'no'}[t.plotly_first]}")
+              f"{limit:.3f} s: {verdict}){plotly}")
 
 
 def report_targets(bare: Target, explorer: Target) -> None:
