@@ -30,3 +30,17 @@ def test_benchmark_times_every_stage(capsys):
     assert set(result["mlp"]) == {"preprocess", "inference", "figures", "total"}
     assert all(len(v) == 4 and (v > 0).all() for v in result["mlp"].values())
     assert "cold (cache miss)" in capsys.readouterr().out
+
+
+def test_browser_scripts_parse_their_defaults_and_show_them_in_help(capsys):
+    """The measuring scripts that need a browser: defaults parse, --help lists them."""
+    from scripts import browser_latency, drag_benchmark, load_test, page_times, profile_stroke, soak
+
+    for script in (browser_latency, drag_benchmark, load_test, page_times, profile_stroke,
+                   soak):
+        assert script.parse_args([]) is not None
+        try:
+            script.parse_args(["--help"])
+        except SystemExit as stop:
+            assert stop.code == 0
+        assert "(default:" in capsys.readouterr().out, script.__name__
