@@ -67,9 +67,13 @@ def browser_ready() -> None:
         pytest.skip(problem)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium(browser_ready):
-    """Debian's chromium driven by pip's playwright, shared by the browser test modules."""
+    """Debian's chromium driven by pip's playwright, for one test module.
+
+    NB: module scope, not session: a sync playwright left running would break the scripts
+    (page_times, soak) that other modules run with their own sync playwright.
+    """
     from playwright.sync_api import sync_playwright
 
     from explorer.tooling import browser
@@ -80,9 +84,9 @@ def chromium(browser_ready):
         instance.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(chromium):
-    """app.py served on a free port with the shipped checkpoints, for the browser tests."""
+    """app.py served on a free port with the shipped checkpoints, for one test module."""
     from explorer.tooling import browser
 
     # An empty EXPLORER_CHECKPOINT_DIR means checkpoints/, whatever the caller's shell set.
