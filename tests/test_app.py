@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import shutil
 
 import numpy as np
@@ -28,6 +29,7 @@ from tests.apptest import (
     metric,
     need_checkpoints,
     set_live_temperature,
+    values,
     verdict,
 )
 from ui import live, models, state, widgets
@@ -35,14 +37,19 @@ from ui import live, models, state, widgets
 SIDE = CANVAS_SIDE
 
 
-def test_blank_canvas_invites_drawing_and_shows_no_charts(canvas):
+def test_blank_canvas_invites_drawing_and_shows_no_charts_of_noise(canvas):
     need_checkpoints("cnn")
     at = app().run()
     assert_clean(at)
     assert any("Draw a digit" in info.value for info in at.info)
     assert metric(at, "Prediction") is None
-    assert chart_keys(at) == {"explorer_model_sees"}  # the placeholder preview only
-    assert live_data(at, "sees")["static"] and live_data(at, "charts") is None
+    assert live_data(at, "sees")["static"]
+    assert not values(json.loads(live_data(at, "sees")["figure"])["data"][0]["z"]).any()
+    # The charts stay mounted (a stroke then updates them in place), idle: dimmed under a
+    # note, drawn from uniform logits only if the browser has drawn nothing yet.
+    charts = live_data(at, "charts")
+    assert charts["idle"] and charts["logits"] == [0.0] * 10 and charts["fact"] == ""
+    assert live_data(at, "readouts") is None
     call = canvas.calls[-1]
     assert call["return_image_data"] and call["update_streamlit"]
     assert (call["stroke_color"], call["background_color"]) == ("#FFFFFF", "#000000")
@@ -257,8 +264,9 @@ def test_temperature_survives_runs_without_the_slider(canvas):
     cold = 0.15
     set_live_temperature(at, cold)
     canvas.image = None
-    at.run()  # blank canvas: no T control, so Streamlit drops the component's state
-    assert live.KEYS["charts"] not in at.session_state
+    at.run()  # blank canvas: the T control stays mounted, idle, at the same T
+    assert live_data(at, "charts")["idle"]
+    assert live_data(at, "charts")["temperature"] == pytest.approx(cold)
     canvas.image, _ = canvas_from_digit(2)
     at.run()
     assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(cold)

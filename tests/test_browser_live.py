@@ -118,3 +118,69 @@ def test_t_buttons_move_the_slider(page):
     assert t_text.text_content().strip() == "1"
     assert page.locator(browser.LIVE_SLIDER).input_value() == position
     wait_server_t(page, 1.0)
+
+
+# What a chart shows, read from its SVG: bar and line geometry, labels, titles, legend, and
+# the preview's 28×28 pixels (its image drawn back at one pixel per cell).
+SNAPSHOT_JS = """async () => {
+  const nums = (s) => (String(s).match(/-?[0-9.]+(e-?[0-9]+)?/g) || []).map(Number);
+  const out = {};
+  for (const gd of document.querySelectorAll('[data-chart]')) {
+    const q = (sel) => [...gd.querySelectorAll(sel)];
+    out[gd.dataset.chart] = {
+      bars: q('.barlayer .point path').map((p) => nums(p.getAttribute('d'))),
+      barText: q('.barlayer text.bartext').map((t) => [t.textContent, ...nums(t.getAttribute('transform'))]),
+      lines: q('.scatterlayer path.js-line').map((p) => { const b = p.getBBox(); return [b.x, b.y, b.width, b.height]; }),
+      lineText: q('.scatterlayer .textpoint text').map((t) => [t.textContent, +t.getAttribute('x'), +t.getAttribute('y')]),
+      titles: q('.gtitle').map((t) => t.textContent),
+      legend: q('.legendtext').map((t) => t.textContent),
+    };
+  }
+  const image = document.querySelector('.dce-sees .heatmaplayer image');
+  const img = new Image();
+  img.src = image.getAttribute('href') || image.getAttribute('xlink:href');
+  await img.decode();
+  const canvas = Object.assign(document.createElement('canvas'), {width: 28, height: 28});
+  const context = canvas.getContext('2d');
+  context.imageSmoothingEnabled = false;
+  context.drawImage(img, 0, 0, 28, 28);
+  out.sees = [...context.getImageData(0, 0, 28, 28).data].filter((_, k) => k % 4 === 0);
+  return out;
+}"""
+REDRAW_EXACTLY_JS = """() => document.querySelectorAll('[data-chart], .dce-sees')
+  .forEach((div) => div.dispatchEvent(new PointerEvent('pointerenter')))"""
+
+
+def _assert_same_drawing(patched: dict, exact: dict) -> None:
+    for chart, parts in exact.items():
+        if chart == "sees":
+            assert np.abs(np.subtract(patched[chart], parts)).max() <= 3, chart
+            continue
+        for part, items in parts.items():
+            mine = patched[chart][part]
+            assert len(mine) == len(items), (chart, part)
+            for a, b in zip(mine, items):
+                text_a, text_b = [x for x in a if isinstance(x, str)], [x for x in b if isinstance(x, str)]
+                assert text_a == text_b, (chart, part, a, b)
+                numbers_a = [x for x in a if not isinstance(x, str)]
+                numbers_b = [x for x in b if not isinstance(x, str)]
+                assert np.allclose(numbers_a, numbers_b, atol=1.0), (chart, part, a, b)
+
+
+def test_a_new_stroke_is_drawn_in_place_as_plotly_draws_it(page):
+    draw_seven(page)
+    browser.clear_canvas(page)
+    browser.wait_live_settled(page, quiet_ms=400, timeout=30)
+    before = browser.live_stats(page)
+    browser.draw(page, browser.SHAPES["0"])
+    assert browser.wait_for_metric(page, "Prediction", timeout=30) == "0"
+    browser.wait_live_settled(page, quiet_ms=400, timeout=30)
+    after = browser.live_stats(page)
+    assert after["reacts"] == before["reacts"]  # no chart was rebuilt...
+    assert after["patches"] - before.get("patches", 0) == 6  # ...five charts and the preview
+    patched = page.evaluate(SNAPSHOT_JS)
+    assert patched["softmax"]["titles"][0].startswith("Softmax at T = 1")
+    page.evaluate(REDRAW_EXACTLY_JS)  # the pointer over a patched chart: Plotly redraws it
+    page.wait_for_function("(n) => window.__dceLive.exact >= n", arg=after.get("exact", 0) + 6)
+    browser.wait_live_settled(page, quiet_ms=400, timeout=30)
+    _assert_same_drawing(patched, page.evaluate(SNAPSHOT_JS))

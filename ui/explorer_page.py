@@ -15,7 +15,7 @@ from explorer.confidence import temperature_sweep
 from explorer.figures.explorer import explorer_figures
 from explorer.preprocess import canvas_to_mnist, check_image28, is_blob, naive_resize
 from explorer.upload import UploadError, upload_to_mnist
-from ui import canvas, live, models, state, url, widgets
+from ui import canvas, lab, live, models, state, url, widgets
 from ui import explorer_view as view
 
 # Page-local keys (the canvas's own are in ui/canvas.py).
@@ -151,22 +151,24 @@ def live_panel(loaded: LoadedModel) -> None:
         where = st.session_state.get(state.EXAMPLE_SOURCE_KEY) or "sent from another page"
         canvas_col.caption(f"Showing an example ({where}) until you draw or clear.")
     st.session_state[state.CURRENT_IMAGE_KEY] = image28
+    temperature = float(st.session_state[state.TEMPERATURE_KEY])
     if image28 is None:
         view.invitation(canvas_rgba, sees_col, pred_col)
+        st.divider()  # NB: the charts sit where a drawing puts them, so they stay mounted
+        view.idle_charts(loaded, temperature)
         url.write()
         return
     logits = models.logits_for(loaded, image28)  # (10,), cached per image and model
-    temperature = float(st.session_state[state.TEMPERATURE_KEY])
+    with pred_col:  # first: the answer shows while the figures are still being built
+        view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
     sweep = temperature_sweep(logits)
-    figures = explorer_figures(logits, image28, temperature, sweep)
+    figures = explorer_figures(logits, image28, temperature, sweep, lab.usual_logit_range(loaded))
     with sees_col:
         view.model_sees(figures, source)
         if st.toggle("Compare with a naive resize", key=NAIVE_KEY, on_change=_mirror_naive,
                      value=bool(st.session_state.get(NAIVE_ON_KEY, False))):
             naive = naive_resize(canvas_rgba) if source == "drawing" else None
             view.naive_comparison(loaded, naive, int(np.argmax(logits)))
-    with pred_col:
-        view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
     st.divider()
     view.live_charts(loaded, logits, temperature, figures, sweep)
     url.write()  # a stroke or a T reruns only this fragment: the link follows here

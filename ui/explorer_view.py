@@ -1,19 +1,22 @@
 """The explorer's read-only panels: model card, what the model sees, prediction, charts."""
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import streamlit as st
 
 from explorer.checkpoints import LoadedModel
-from explorer.confidence import Sweep, softmax, summarize
-from explorer.figures.explorer import MODEL_SEES_SIDE
-from explorer.figures.images import image_figure, placeholder_figure
+from explorer.confidence import Sweep, softmax, summarize, temperature_sweep
+from explorer.figures.base import to_json
+from explorer.figures.explorer import MODEL_SEES_SIDE, explorer_figures
+from explorer.figures.images import image_figure
 from explorer.ood import describe_verdict, verdict_thresholds
 from explorer.preprocess import ink_mask
 from explorer.summary import (
     argmax_fact,
 )
-from ui import live, models, state, widgets
+from ui import lab, live, models, state, widgets
 
 IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
@@ -61,7 +64,10 @@ def invitation(canvas_rgba, sees_col, pred_col) -> None:
     """
     with sees_col:
         st.markdown("**What the model sees** (28×28)")
-        live.sees(placeholder_figure(IMAGE_SIDE), static=True)
+        # NB: the blank image, not a figure of its own, so a stroke can patch it in place;
+        # the browser draws the grid and label over it while it is static.
+        live.sees(image_figure(np.zeros((28, 28), dtype=np.float32), size=IMAGE_SIDE),
+                  static=True)
         st.caption("Your drawing will show here as the model gets it: cropped, scaled "
                    "and centred in 28×28 pixels, like MNIST.")
     with pred_col:
@@ -141,6 +147,30 @@ CAPTIONS = {
     "uncertainty": "Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
                    "is the current T.",
 }
+
+
+@functools.lru_cache(maxsize=32)
+def _placeholder_json(usual: tuple[float, float], temperature: float,
+                      presenting: bool) -> dict[str, str]:
+    """The charts of uniform logits, as JSON: built once per axis, T and mode."""
+    zeros = np.zeros(10, dtype=np.float32)  # (10,) logits: a uniform softmax
+    figures = explorer_figures(zeros, np.zeros((28, 28), dtype=np.float32), temperature,
+                               temperature_sweep(zeros), list(usual))
+    return {name: to_json(figures[f"explorer_{name}_chart"], presenting) for name in CAPTIONS}
+
+
+def idle_charts(loaded: LoadedModel, temperature: float) -> None:
+    """The live charts for a blank canvas: mounted, dimmed, under a note to draw.
+
+    NB: the browser keeps the last charts it drew and only dims them; these uniform
+    placeholders are drawn only on a page's first blank run, so the first stroke too
+    updates plots that already exist instead of building them.
+    """
+    placeholders = _placeholder_json(tuple(lab.usual_logit_range(loaded)), temperature,
+                                     live.presenting())
+    live.charts(np.zeros(10), temperature, placeholders,
+                fitted_t=float(loaded.meta["temperature"]), fact="", argmax_constant=True,
+                captions=CAPTIONS, idle=True)
 
 
 def live_charts(loaded: LoadedModel, logits: np.ndarray, temperature: float, figures: dict,

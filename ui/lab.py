@@ -13,6 +13,7 @@ import streamlit as st
 from explorer import registry
 from explorer.checkpoints import CheckpointError, LoadedModel
 from explorer.data import load_test_split
+from explorer.figures import outputs
 from explorer.testset_logits import testset_logits as stored_or_computed_logits
 from ui import models
 
@@ -32,6 +33,18 @@ def testset_logits(loaded: LoadedModel) -> np.ndarray:
     """The model's (10000, 10) test-set outputs, cached per checkpoint across sessions."""
     return _cached_testset_logits(loaded.name, str(loaded.path),
                                   str(loaded.meta.get("weights_sha256", "")), loaded)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _usual_logit_range(name: str, folder: str, weights_sha256: str,
+                       _loaded: LoadedModel) -> list[float]:
+    return outputs.usual_logit_range(testset_logits(_loaded))
+
+
+def usual_logit_range(loaded: LoadedModel) -> list[float]:
+    """The model's logit axis for the Explorer (figures.outputs.usual_logit_range), cached."""
+    return _usual_logit_range(loaded.name, str(loaded.path),
+                              str(loaded.meta.get("weights_sha256", "")), loaded)
 
 
 def testset_labels() -> np.ndarray:

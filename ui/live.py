@@ -41,7 +41,8 @@ def _publish_plotly() -> str:
 
 _COMPONENT = st.components.v2.component(
     "digit_explorer.live",
-    js=(ASSETS / "maths.mjs").read_text() + "\n" + (ASSETS / "component.mjs").read_text(),
+    js="\n".join((ASSETS / name).read_text() for name in ("maths.mjs", "patch.mjs",
+                                                            "component.mjs")),
     css=(ASSETS / "live.css").read_text(),
     html='<div class="dce-live"></div>',
     isolate_styles=False,  # plotly.js styles its charts from the document's head
@@ -49,7 +50,7 @@ _COMPONENT = st.components.v2.component(
 _PLOTLY_URL = _publish_plotly()
 
 
-def _presenting() -> bool:
+def presenting() -> bool:
     return bool(st.session_state.get(state.PRESENTATION_KEY))
 
 
@@ -60,7 +61,7 @@ def _url() -> str:
 
 def render(view: str, **data) -> None:
     """One instance of the component; `data` is what its view draws."""
-    _COMPONENT(data={"view": view, "plotly_url": _url(), "presentation": _presenting(), **data},
+    _COMPONENT(data={"view": view, "plotly_url": _url(), "presentation": presenting(), **data},
                key=KEYS[view],
                default={"temperature": None}, on_temperature_change=lambda: None,
                width="stretch", height="content")
@@ -68,7 +69,7 @@ def render(view: str, **data) -> None:
 
 def sees(figure, static: bool = False) -> None:
     """The 28×28 preview (or the blank canvas's placeholder)."""
-    render("sees", figure=to_json(figure, _presenting()), static=static)
+    render("sees", figure=to_json(figure, presenting()), static=static)
 
 
 def readouts(logits, temperature: float) -> None:
@@ -77,13 +78,17 @@ def readouts(logits, temperature: float) -> None:
 
 
 def charts(logits, temperature: float, figures: dict, fitted_t: float, fact: str,
-           argmax_constant: bool, captions: dict) -> None:
-    """The T control, the five charts and the exact values."""
+           argmax_constant: bool, captions: dict, idle: bool = False) -> None:
+    """The T control, the five charts and the exact values (`idle`: dimmed, nothing drawn).
+
+    `figures`: go.Figure objects, or their to_json strings already made (in this mode).
+    """
     render("charts", logits=[float(z) for z in logits], temperature=float(temperature),
-           figures={name: to_json(fig, _presenting()) for name, fig in figures.items()},
+           figures={name: fig if isinstance(fig, str) else to_json(fig, presenting())
+                    for name, fig in figures.items()},
            fitted_t=float(fitted_t), fact=fact, argmax_constant=bool(argmax_constant),
            captions=captions, t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX, subtitle=SUBTITLE,
-           colours={"top": TOP, "bar": BAR})
+           colours={"top": TOP, "bar": BAR}, idle=bool(idle))
 
 
 def submitted_temperature() -> float | None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import streamlit as st
+import torch
 
 from explorer import registry
 from explorer.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
@@ -19,6 +20,10 @@ from ui.state import MODEL_KEY
 
 log = logging.getLogger("digit_explorer")
 _LOGITS_CACHE_KEY = "_logits_cache"
+# NB: the server runs one small forward pass per stroke: torch's intra-op threads would only
+# spin against the browser and the other sessions for the same cores (beside a busy
+# chromium on 2 cores, a 1 ms forward pass took 50-70 ms with 2 threads).
+torch.set_num_threads(1)
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=16)

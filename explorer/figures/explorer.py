@@ -10,16 +10,18 @@ from explorer.figures import temperature as against_t
 MODEL_SEES_SIDE = 280  # the 28×28 preview, as large as the canvas beside it
 
 
-def explorer_figures(logits, image28, temperature: float, sweep: Sweep) -> dict[str, go.Figure]:
+def explorer_figures(logits, image28, temperature: float, sweep: Sweep,
+                     usual: list[float] | None = None) -> dict[str, go.Figure]:
     """The Explorer's figures keyed by their st.plotly_chart keys.
 
     `sweep` is confidence.temperature_sweep(logits): the page also reads it for the
-    argmax fact, so it is computed once, by the caller.
+    argmax fact, so it is computed once, by the caller. `usual`: the model's
+    outputs.usual_logit_range, the least the logits chart's axis shows.
     NB: functions are looked up on their modules at call time, so a test can patch them.
     """
     return {
         "explorer_model_sees": images.image_figure(image28, size=MODEL_SEES_SIDE),
-        "explorer_logits_chart": outputs.logits_figure(logits),
+        "explorer_logits_chart": outputs.logits_figure(logits, usual=usual),
         "explorer_softmax_chart": outputs.softmax_figure(logits, temperature),
         "explorer_sigmoid_chart": outputs.sigmoid_figure(logits, temperature),
         "explorer_sweep_chart": against_t.temperature_sweep_figure(sweep, temperature),

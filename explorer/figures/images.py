@@ -39,19 +39,6 @@ def image_figure(image28, title: str = "", size: int = 280) -> go.Figure:
     return figure([heatmap], _image_layout(title, size))
 
 
-def placeholder_figure(size: int = 280) -> go.Figure:
-    """The blank canvas's stand-in for the 28×28 preview: black, a faint grid, a label."""
-    heatmap = dict(type="heatmap", z=np.zeros((28, 28)), colorscale=GREY_SCALE, zmin=0.0,
-                   zmax=1.0, showscale=False, hoverinfo="skip")
-    edges = np.arange(-0.5, 28, 4.0)  # every 4th pixel boundary: reads as pixels, stays quiet
-    line = dict(color="#30333d", width=1)
-    grid = [dict(type="line", x0=e, x1=e, y0=-0.5, y1=27.5, line=line) for e in edges] + \
-        [dict(type="line", x0=-0.5, x1=27.5, y0=e, y1=e, line=line) for e in edges]
-    note = dict(text="28 × 28 pixels", x=13.5, y=13.5, showarrow=False,
-                font=dict(color="#a3a8b8", size=16))
-    return figure([heatmap], dict(_image_layout("", size), shapes=grid, annotations=[note]))
-
-
 def saliency_figure(attribution, title: str = "", size: int = 320) -> go.Figure:
     """A (28, 28) attribution as a diverging heatmap centred at 0 (red +, blue −)."""
     z = finite(attribution, (28, 28))

@@ -28,15 +28,43 @@ def _bar_label(value: float) -> str:
     return f"{value:.1f}" if abs(value) < 9.95 else f"{value:.0f}"
 
 
-def logits_figure(logits, title: str = "Logits") -> go.Figure:
-    """Signed logit bars with a zero line and readable values; the argmax bar in the accent."""
+def nice_bound(value: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 4, 5, 7.5 times a power of ten that is ≥ value > 0."""
+    decade = 10.0 ** np.floor(np.log10(value))
+    return float(next(m * decade for m in (1, 1.5, 2, 3, 4, 5, 7.5, 10) if m * decade >= value))
+
+
+def logit_range(logits, usual: list[float] | None = None) -> list[float]:
+    """A y range holding every bar and its label, rounded outwards, and `usual` if given.
+
+    NB: `usual` (a model's usual_logit_range) keeps the axis still from one drawing to
+    the next, so the bars move and not the scale, and the browser can redraw the bars
+    alone (ui/live_assets/patch.mjs).
+    """
+    z = np.asarray(logits, dtype=np.float64)
+    high, low = max(float(z.max()), 0.0), min(float(z.min()), 0.0)
+    room = 0.18 * ((high - low) or 1.0)  # space for the value labels outside the bars
+    own = [-nice_bound(room - low), nice_bound(high + room)]
+    return own if usual is None else [min(own[0], usual[0]), max(own[1], usual[1])]
+
+
+def usual_logit_range(logits_set) -> list[float]:
+    """A model's logit axis: from its 0.1 % to its 99.9 % logit on a data set, rounded."""
+    return logit_range(np.quantile(np.asarray(logits_set, dtype=np.float64), [0.001, 0.999]))
+
+
+def logits_figure(logits, title: str = "Logits", usual: list[float] | None = None) -> go.Figure:
+    """Signed logit bars with a zero line and readable values; the argmax bar in the accent.
+
+    `usual`: the model's usual_logit_range, the least the y axis shows.
+    """
     z = np.asarray(logits, dtype=np.float64).reshape(-1)  # (10,)
     # NB: plotly shrinks outside labels to the bar's width (~7 px here) unless told not to.
     bars = dict(type="bar", x=CLASSES, y=z, marker=dict(color=top_colours(z)), name="logit",
                 text=[_bar_label(v) for v in z], textposition="outside", cliponaxis=False,
                 constraintext="none", textfont=dict(size=12, color=INK),
                 hovertemplate="class %{x}: logit %{y:.4f}<extra></extra>")
-    return figure([bars], class_bar_layout(title, "logit",
+    return figure([bars], class_bar_layout(title, "logit", y_range=logit_range(z, usual),
                                            shapes=[hline(0, color=ZERO_LINE, width=1.5)]))
 
 

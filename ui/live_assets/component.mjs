@@ -41,30 +41,67 @@ function positionFromT(t, data) {
 }
 
 async function react(inst, div, name, json, config) {
-  // Plotly.react diffs against what is drawn: a new stroke updates traces in place.
-  if (inst.drawn[name] === json) return;
-  inst.drawn[name] = json;
-  const Plotly = await loadPlotly(inst.data.plotly_url);
+  // A new figure of the same frame is patched into the SVG (patch.mjs); any other is
+  // drawn with Plotly.react, which diffs against what is drawn.
+  const shown = inst.drawn[name];
+  if (shown && shown.json === json) return;
   const fig = JSON.parse(json);
+  const Plotly = await loadPlotly(inst.data.plotly_url);
+  if (inst.drawn[name] !== shown) return;  // a newer figure came while plotly.js loaded
+  inst.drawn[name] = { json, fig, config, stale: false };
+  // NB: Plotly keeps and fills in the objects it was given: the old figure is re-read.
+  if (shown && !inst.dragging && patchFigure(div, JSON.parse(shown.json), fig)) {
+    Object.assign(div, { data: fig.data, layout: fig.layout });  // what an export reads
+    inst.drawn[name].stale = true;  // ...but hover still reads the old: see exact()
+    stats.patches = (stats.patches || 0) + 1;
+    return;
+  }
   await Plotly.react(div, fig.data, fig.layout, config);
   stats.reacts += 1;
 }
 
+function exact(inst, div, name) {
+  // A patched chart redrawn by Plotly from its figure: its hover labels then tell the truth.
+  const shown = inst.drawn[name];
+  if (!shown || !shown.stale || !window.Plotly) return Promise.resolve();
+  shown.stale = false;
+  stats.exact = (stats.exact || 0) + 1;
+  return window.Plotly.react(div, shown.fig.data, shown.fig.layout, shown.config);
+}
+
+function onResize(inst) {
+  // NB: instead of plotly's `responsive`, whose redraw of a patched chart would draw its
+  // old values: a patched chart is redrawn exactly, any other resized.
+  clearTimeout(inst.resizeTimer);
+  inst.resizeTimer = setTimeout(() => {
+    for (const [name, div] of Object.entries(inst.plots || { sees: inst.plot })) {
+      const shown = inst.drawn[name];
+      if (!shown || !window.Plotly) continue;
+      if (shown.stale) exact(inst, div, name);
+      else window.Plotly.Plots.resize(div);
+    }
+  }, 100);
+}
+
 function plotConfig(name, data) {
   const filename = `digit-explorer-${name}-T${pyG(data.temperature)}`;
-  return { displaylogo: false, responsive: true, modeBarButtons: [["toImage"]],
+  return { displaylogo: false, responsive: false, modeBarButtons: [["toImage"]],
            toImageButtonOptions: { format: "png", filename, scale: 3 } };
 }
 
 // --- view: sees ---------------------------------------------------------------------------
 function buildSees(inst) {
-  inst.plot = el("div", "dce-sees");
-  inst.root.appendChild(inst.plot);
+  const frame = inst.root.appendChild(el("div", "dce-sees-frame"));
+  inst.plot = frame.appendChild(el("div", "dce-sees"));
+  inst.plot.addEventListener("pointerenter", () => exact(inst, inst.plot, "sees"));
+  frame.appendChild(el("div", "dce-sees-blank", "28 × 28 pixels"));  // shown while static
 }
 
 function updateSees(inst, data) {
-  const config = { displayModeBar: false, staticPlot: !!data.static };
-  return react(inst, inst.plot, "sees", data.figure, config);
+  // NB: one config for the placeholder and the drawing: a changed config makes
+  // Plotly.react rebuild the plot from scratch; "static" only stops the pointer.
+  inst.root.classList.toggle("dce-static", !!data.static);
+  return react(inst, inst.plot, "sees", data.figure, { displayModeBar: false });
 }
 
 // --- view: readouts -----------------------------------------------------------------------
@@ -118,6 +155,7 @@ function buildCharts(inst) {
       const cell = grid.appendChild(el("div", "dce-cell"));
       inst.plots[name] = cell.appendChild(el("div", "dce-plot"));
       inst.plots[name].dataset.chart = name;
+      inst.plots[name].addEventListener("pointerenter", () => exact(inst, inst.plots[name], name));
       inst.plots[name].captionNode = cell.appendChild(el("div", "dce-caption"));
     }
   };
@@ -126,6 +164,8 @@ function buildCharts(inst) {
   row(["sweep", "uncertainty"]);
   inst.tableTitle = inst.root.appendChild(el("div", "dce-table-title"));
   inst.table = inst.root.appendChild(el("table", "dce-table"));
+  inst.root.appendChild(el("div", "dce-idle-note",
+    "Nothing drawn yet. Draw a digit: these charts follow it as soon as you lift the pen."));
   inst.root.appendChild(el("div", "dce-caption",
     "Softmax never reaches exactly 0 or 1. The predicted class's 1 − p is the sum of the " +
     "other nine probabilities, so it is never rounded to 0."));
@@ -274,7 +314,10 @@ function create(parentElement, view) {
   root.classList.add(`dce-view-${view}`);
   const inst = { root, view, drawn: {}, data: null };
   VIEWS[view][0](inst);
-  if (view === "readouts") {
+  if (view !== "readouts") {
+    inst.onResize = () => onResize(inst);
+    window.addEventListener("resize", inst.onResize);
+  } else {
     inst.onT = (event) => showReadouts(inst, event.detail);
     window.addEventListener(T_EVENT, inst.onT);
   }
@@ -289,12 +332,19 @@ export default function (args) {
     INSTANCES.set(parentElement, inst);
   }
   inst.setStateValue = setStateValue;
+  inst.root.classList.toggle("dce-idle", !!data.idle);
+  // A blank canvas keeps the last charts drawn, dimmed: the next stroke then updates them
+  // in place instead of building five plots from nothing.
+  if (data.idle && inst.ready) return () => forget(inst, parentElement);
   inst.data = data;
   inst.root.classList.toggle("dce-present", !!data.presentation);
   loadPlotly(data.plotly_url).catch((err) => console.error("digit explorer:", err));
   Promise.resolve(VIEWS[data.view][1](inst, data)).catch((err) => console.error(err));
-  return () => {
-    if (inst.onT) window.removeEventListener(T_EVENT, inst.onT);
-    INSTANCES.delete(parentElement);
-  };
+  return () => forget(inst, parentElement);
+}
+
+function forget(inst, parentElement) {
+  if (inst.onT) window.removeEventListener(T_EVENT, inst.onT);
+  if (inst.onResize) window.removeEventListener("resize", inst.onResize);
+  INSTANCES.delete(parentElement);
 }
