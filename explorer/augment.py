@@ -48,14 +48,23 @@ def affine(x, angle_deg, shear_deg, scale_x, scale_y, shift_x, shift_y) -> torch
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def thicken(x: torch.Tensor, amount: float) -> torch.Tensor:
-    """Grow (amount > 0) or thin (amount < 0) strokes; fractional amounts blend steps."""
-    steps, frac = int(abs(amount)), abs(amount) - int(abs(amount))
-    op = (lambda t: F.max_pool2d(t, 3, 1, 1)) if amount > 0 else \
+def thicken(x: torch.Tensor, amount) -> torch.Tensor:
+    """Grow (amount > 0) or thin (amount < 0) strokes; fractional amounts blend steps.
+
+    `amount`: a float for the whole batch, or an (N,) tensor of one sign, one per image.
+    """
+    amounts = torch.as_tensor(amount, dtype=x.dtype, device=x.device).reshape(-1)
+    grow = bool((amounts >= 0).all())
+    if not grow and bool((amounts > 0).any()):
+        raise ValueError("thicken: amounts must all grow or all thin")
+    op = (lambda t: F.max_pool2d(t, 3, 1, 1)) if grow else \
         (lambda t: -F.max_pool2d(-t, 3, 1, 1))
-    for _ in range(steps):
-        x = op(x)
-    return x if frac == 0 else (1 - frac) * x + frac * op(x)
+    left = amounts.abs().expand(x.shape[0]).reshape(-1, 1, 1, 1)  # (N, 1, 1, 1)
+    while bool((left > 0).any()):
+        step = left.clamp(max=1.0)  # a whole step, or the fraction that is left
+        x = (1 - step) * x + step * op(x)
+        left = left - step
+    return x
 
 
 def random_augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
@@ -68,8 +77,8 @@ def random_augment(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) ->
                scale * aspect.sqrt(), scale / aspect.sqrt(),
                u(-cfg.shift_px, cfg.shift_px), u(-cfg.shift_px, cfg.shift_px))
     r = torch.rand(n, generator=gen, device=dev)[:, None, None, None]
-    thick = thicken(x, u(0.5, 1.0).mean().item())
-    thin = thicken(x, -0.5)
+    thick = thicken(x, u(0.5, 1.0))  # NB: one thickness per image, not one per batch
+    thin = thicken(x, -u(0.25, 0.75))
     x = torch.where(r < cfg.p_thicken, thick, x)
     x = torch.where((r >= cfg.p_thicken) & (r < cfg.p_thicken + cfg.p_thin), thin, x)
     return x.clamp(0, 1)
