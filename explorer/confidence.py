@@ -185,3 +185,9 @@ def summarize(logits, temperature: float = 1.0, thresholds: Thresholds = Thresho
         energy=energy_t1,
         verdict=verdict(float(softmax(logits, 1.0).max()), thresholds, blob, energy_t1),
     )
+
+
+def expected_digit(probs) -> float:
+    """Σ k·p_k over a (10,) distribution: the mean digit (what a regression head learns)."""
+    p = np.asarray(probs, dtype=np.float64)
+    return float((np.arange(len(p)) * p).sum() / p.sum())

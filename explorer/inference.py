@@ -25,16 +25,16 @@ def device_of(module: torch.nn.Module, device=None) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def check_images(images) -> np.ndarray:
-    """Images as float32 (N, 28, 28), or ValueError for a wrong shape or any NaN/inf.
+def check_images(images, width: int = 28) -> np.ndarray:
+    """Images as float32 (N, 28, width), or ValueError for a wrong shape or any NaN/inf.
 
     NB: non-finite pixels would give NaN logits that argmax reads as class 0 with a made-up
     confidence, so they are an error, not an output. Values beyond float32 count as inf.
     """
     with np.errstate(over="ignore"):  # overflow gives inf, reported below with the NaNs
         images = np.asarray(images, dtype=np.float32)
-    if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise ValueError(f"images must have shape (N, 28, 28), got {images.shape}")
+    if images.ndim != 3 or images.shape[1:] != (28, width):
+        raise ValueError(f"images must have shape (N, 28, {width}), got {images.shape}")
     finite = np.isfinite(images).all(axis=(1, 2))  # (N,)
     if not finite.all():
         bad = np.flatnonzero(~finite)
@@ -44,16 +44,23 @@ def check_images(images) -> np.ndarray:
     return images
 
 
-def model_logits(model: torch.nn.Module, images, device: torch.device,
-                 batch_size: int = BATCH) -> np.ndarray:
-    """(N, 28, 28) float images in [0, 1] -> (N, 10) float32 outputs, batched, no grad."""
-    images = check_images(images)
-    out = np.empty((len(images), 10), dtype=np.float32)
+def model_outputs(model: torch.nn.Module, images, device: torch.device, width: int = 28,
+                  batch_size: int = BATCH) -> np.ndarray:
+    """(N, 28, width) float images in [0, 1] -> (N, K) float32 raw outputs, batched, no grad."""
+    images = check_images(images, width)
+    chunks = []
     with torch.inference_mode():
         for i in range(0, len(images), batch_size):
             batch = torch.from_numpy(images[i:i + batch_size]).to(device)
-            out[i:i + batch_size] = model(batch[:, None]).float().cpu().numpy()
-    return out
+            chunks.append(model(batch[:, None]).float().cpu().numpy())
+    return np.concatenate(chunks) if chunks else np.empty((0, 0), np.float32)
+
+
+def model_logits(model: torch.nn.Module, images, device: torch.device,
+                 batch_size: int = BATCH) -> np.ndarray:
+    """(N, 28, 28) float images in [0, 1] -> (N, 10) float32 outputs, batched, no grad."""
+    out = model_outputs(model, images, device, 28, batch_size)
+    return out if len(out) else np.empty((0, 10), np.float32)
 
 
 def predict_logits(loaded: LoadedModel, images, batch_size: int = BATCH) -> np.ndarray:

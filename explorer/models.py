@@ -80,3 +80,55 @@ class CNN(nn.Module):
         x = self.dropout1(torch.max_pool2d(x, 2))  # (N, 64, 12, 12)
         x = torch.relu(self.fc1(torch.flatten(x, 1)))  # (N, 128)
         return self.fc2(self.dropout2(x))  # (N, 10)
+
+
+@dataclass(frozen=True)
+class HeadCNNConfig:
+    conv1: int = 16
+    conv2: int = 32
+    hidden: int = 64
+    outputs: int = N_CLASSES  # 10 logits, 2 logits, 1 logit or 1 number: the task says
+    width: int = 28  # 56 for the two-digit input: two 28×28 halves side by side
+    dropout1: float = 0.25
+    dropout2: float = 0.5
+
+
+class HeadCNN(nn.Module):
+    """A small CNN for the output-heads lesson: (N, 1, 28, width) in, `outputs` raw numbers out.
+
+    NB: what the outputs mean (logits for softmax or sigmoid, or a number) is the
+    registry's `task`, never decided here.
+    """
+
+    def __init__(self, cfg: HeadCNNConfig):
+        super().__init__()
+        self.width = cfg.width
+        self.norm = Normalize()
+        self.conv1 = nn.Conv2d(1, cfg.conv1, 3, 1)
+        self.conv2 = nn.Conv2d(cfg.conv1, cfg.conv2, 3, 1)
+        self.dropout1 = nn.Dropout(cfg.dropout1)
+        self.dropout2 = nn.Dropout(cfg.dropout2)
+        self.fc1 = nn.Linear(cfg.conv2 * 12 * ((cfg.width - 4) // 2), cfg.hidden)
+        self.fc2 = nn.Linear(cfg.hidden, cfg.outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = torch.relu(self.conv1(self.norm(x)))  # (N, c1, 26, width - 2)
+        x = torch.relu(self.conv2(x))  # (N, c2, 24, width - 4)
+        x = self.dropout1(torch.max_pool2d(x, 2))  # (N, c2, 12, (width - 4) / 2)
+        x = torch.relu(self.fc1(torch.flatten(x, 1)))  # (N, hidden)
+        return self.fc2(self.dropout2(x))  # (N, outputs)
+
+
+@dataclass(frozen=True)
+class OneNumberConfig(HeadCNNConfig):
+    outputs: int = 1  # a regression's number, or the binary sigmoid's one logit
+
+
+@dataclass(frozen=True)
+class TwoLogitsConfig(HeadCNNConfig):
+    outputs: int = 2  # the binary softmax's [not 7, 7] logits
+
+
+@dataclass(frozen=True)
+class TwoDigitConfig(HeadCNNConfig):
+    width: int = 56  # two 28×28 halves side by side

@@ -11,12 +11,25 @@ from dataclasses import asdict, dataclass, field, fields
 
 from torch import nn
 
-from explorer.models import CNN, MLP, CNNConfig, MLPConfig
+from explorer.heads import TASKS
+from explorer.models import (
+    CNN,
+    MLP,
+    CNNConfig,
+    HeadCNN,
+    HeadCNNConfig,
+    MLPConfig,
+    OneNumberConfig,
+    TwoDigitConfig,
+    TwoLogitsConfig,
+)
 
 # What a model's raw outputs are. Probabilities are computed from them in explorer.confidence.
 LOGITS = "logits"  # (N, 10) scores for softmax
 PROBABILITIES = "probabilities"  # (N, 10) already softmaxed (the double-softmax exhibit)
-OUTPUT_KINDS = (LOGITS, PROBABILITIES)
+NUMBER = "number"  # (N, 1) a regression's value
+OUTPUT_KINDS = (LOGITS, PROBABILITIES, NUMBER)
+CLASSIFY = "classify"  # explorer.heads.TASKS: ten-way softmax, what every page shows
 DEFAULT_MODEL = "cnn"
 
 
@@ -43,6 +56,7 @@ class Arch:
     family: str = ""  # "cnn" or "mlp": which internals the saliency page can show
     train: TrainDefaults = field(default_factory=TrainDefaults)
     note: str = ""  # a warning shown wherever the model is (the exhibit's)
+    task: str = CLASSIFY  # explorer.heads.TASKS: loss, targets, how outputs are read
 
     @property
     def outputs_logits(self) -> bool:
@@ -60,6 +74,8 @@ def register(arch: Arch) -> Arch:
     """Add an architecture (or replace one of the same name); returns it."""
     if arch.outputs not in OUTPUT_KINDS:
         raise ValueError(f"outputs must be one of {OUTPUT_KINDS}, got {arch.outputs!r}")
+    if arch.task not in TASKS:
+        raise ValueError(f"task must be one of {sorted(TASKS)}, got {arch.task!r}")
     ARCHS[arch.name] = arch
     return arch
 
@@ -69,9 +85,13 @@ def unregister(name: str) -> None:
     ARCHS.pop(name, None)
 
 
-def names() -> tuple[str, ...]:
-    """Registered architecture names, in registration order (the picker's order)."""
-    return tuple(ARCHS)
+def names(task: str | None = CLASSIFY) -> tuple[str, ...]:
+    """Registered names with this task (None: all), in registration order (the picker's).
+
+    NB: the default is the ten-way classifiers, the models every page but the heads page
+    shows; the heads lesson's models are asked for by task.
+    """
+    return tuple(name for name, arch in ARCHS.items() if task is None or arch.task == task)
 
 
 def get_arch(name: str) -> Arch:
@@ -118,3 +138,23 @@ register(Arch("mlp_softmax", MLPConfig, lambda cfg: MLP(cfg, final_softmax=True)
               "mistake)", "the double-softmax exhibit", "#d62728", outputs=PROBABILITIES,
               family="mlp", train=TrainDefaults(epochs=40, augment_strength=0.5),
               note=EXHIBIT_NOTE))
+
+# The output-heads lesson (ui/heads_page.py): one small backbone, a head per task.
+_HEADS_TRAIN = TrainDefaults(epochs=4, lr=3e-3, augment_strength=1.0)
+for _name, _cfg, _outputs, _task, _description, _blurb, _colour in [
+    ("cnn_ovr", HeadCNNConfig, LOGITS, "one-vs-rest", "small cnn → 10 logits → 10 sigmoids "
+     "(BCE, one-hot)", "one sigmoid per class", "#9467bd"),
+    ("cnn_regress", OneNumberConfig, NUMBER, "regress", "small cnn → 1 number (MSE on the "
+     "digit's value)", "a number, not a class", "#8c564b"),
+    ("binary7_sigmoid", OneNumberConfig, LOGITS, "binary sigmoid", "small cnn → 1 logit → "
+     "sigmoid (BCE): is it a 7?", "is it a 7? sigmoid", "#e377c2"),
+    ("binary7_softmax", TwoLogitsConfig, LOGITS, "binary softmax", "small cnn → 2 logits → "
+     "softmax (CE): is it a 7?", "is it a 7? softmax", "#7f7f7f"),
+    ("cnn_multilabel", TwoDigitConfig, LOGITS, "two digits, sigmoid", "small cnn on 28×56 → "
+     "10 sigmoids (BCE, multi-hot)", "two digits, one sigmoid per class", "#bcbd22"),
+    ("cnn_pair_softmax", TwoDigitConfig, LOGITS, "two digits, softmax", "small cnn on 28×56 "
+     "→ softmax (CE on the digits' shares)", "two digits, softmax (the wrong head)",
+     "#17becf"),
+]:
+    register(Arch(_name, _cfg, HeadCNN, _description, _blurb, _colour, outputs=_outputs,
+                  family="heads", train=_HEADS_TRAIN, task=_task))

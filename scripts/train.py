@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
 from explorer import checkpoints
@@ -24,8 +23,9 @@ from explorer.augment import AugmentConfig, random_augment
 from explorer.checkpoints import META, WEIGHTS, choose_device, save_checkpoint
 from explorer.data import DataError, load_mnist, load_test_split, split_train_val
 from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val
-from explorer.inference import model_logits
-from explorer.registry import build_model, config_dict, get_arch, names
+from explorer.heads import TASKS, Task, compose_pairs, head_metrics, pair_test_set, random_pairs
+from explorer.inference import model_logits, model_outputs
+from explorer.registry import CLASSIFY, build_model, config_dict, get_arch, names
 from explorer.testset_logits import write_test_logits
 
 
@@ -44,40 +44,61 @@ class TrainConfig:
     dry_run: bool = False
 
 
+def task_of(cfg: TrainConfig) -> Task:
+    return TASKS[get_arch(cfg.arch).task]
+
+
+def batch(x, y, idx, cfg: TrainConfig, aug, gen) -> tuple[torch.Tensor, torch.Tensor]:
+    """(images (B, 1, 28, width), labels) for one step: digits, or two-digit composites."""
+    images = x[idx].float().div_(255)[:, None]  # (B, 1, 28, 28)
+    if cfg.augment:
+        images = random_augment(images, aug, gen)
+    if not task_of(cfg).pairs:
+        return images, y[idx]
+    partner, pairs = random_pairs(y[idx], gen)  # each half augmented on its own above
+    return compose_pairs(images, images[partner], pairs), pairs  # (B, 1, 28, 56), (B, 2)
+
+
 def run_epoch(model, opt, sched, x, y, cfg: TrainConfig, gen, device, desc) -> dict:
     """One pass over (x, y) uint8/int64 tensors on `device`; returns mean loss and accuracy."""
     model.train()
-    aug = AugmentConfig().scaled(cfg.augment_strength)
+    task, aug = task_of(cfg), AugmentConfig().scaled(cfg.augment_strength)
     order = torch.randperm(len(x), generator=gen, device=device)
     n_batches = 3 if cfg.dry_run else (len(x) + cfg.batch_size - 1) // cfg.batch_size
     total_loss = total_correct = seen = 0
     bar = tqdm(range(n_batches), desc=desc, leave=False, file=sys.stdout, mininterval=1)
     for b in bar:
-        idx = order[b * cfg.batch_size:(b + 1) * cfg.batch_size]
-        images = x[idx].float().div_(255)[:, None]  # (B, 1, 28, 28)
-        if cfg.augment:
-            images = random_augment(images, aug, gen)
-        outputs = model(images)  # (B, 10): logits, or probabilities for the exhibit
-        loss = F.cross_entropy(outputs, y[idx])
+        images, labels = batch(x, y, order[b * cfg.batch_size:(b + 1) * cfg.batch_size], cfg,
+                               aug, gen)
+        outputs = model(images)  # (B, K): the task says what they are
+        loss = task.loss(outputs, labels)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         sched.step()
-        total_loss += loss.item() * len(idx)
-        total_correct += (outputs.argmax(1) == y[idx]).sum().item()
-        seen += len(idx)
+        total_loss += loss.item() * len(labels)
+        total_correct += task.correct(outputs, labels).sum().item()
+        seen += len(labels)
         bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{total_correct / seen:.4f}")
     return {"train_loss": total_loss / seen, "train_acc": total_correct / seen}
 
 
-def val_figures(model, x_val, y_val, device) -> dict:
-    """Validation CE loss (as training sees it) and accuracy."""
+def eval_set(task: Task, images_u8: np.ndarray, labels: np.ndarray, seed: int):
+    """(float images (N, 28, width), labels) to score a task on: composites for pairs."""
+    if task.pairs:
+        return pair_test_set(images_u8, labels, len(images_u8), seed)
+    return images_u8.astype(np.float32) / 255, labels
+
+
+def val_figures(model, x_val, y_val, cfg: TrainConfig, device) -> dict:
+    """Validation loss (as training sees it) and accuracy."""
     model.eval()
-    outputs = torch.from_numpy(model_logits(model, x_val.float().div(255).cpu().numpy(),
-                                            device))
-    y = y_val.cpu()
-    return {"val_loss": F.cross_entropy(outputs, y).item(),
-            "val_acc": (outputs.argmax(1) == y).float().mean().item()}
+    task = task_of(cfg)
+    images, labels = eval_set(task, x_val.cpu().numpy(), y_val.cpu().numpy(), cfg.seed)
+    outputs = torch.from_numpy(model_outputs(model, images, device, task.width))
+    labels = torch.from_numpy(labels).long()
+    return {"val_loss": task.loss(outputs, labels).item(),
+            "val_acc": task.correct(outputs, labels).float().mean().item()}
 
 
 def train(cfg: TrainConfig, x, y, device) -> tuple[torch.nn.Module, list[dict], float]:
@@ -96,7 +117,7 @@ def train(cfg: TrainConfig, x, y, device) -> tuple[torch.nn.Module, list[dict], 
     for epoch in range(1, cfg.epochs + 1):
         row = {"epoch": epoch, **run_epoch(model, opt, sched, x_tr, y_tr, cfg, gen, device,
                                            f"{cfg.arch} epoch {epoch}/{cfg.epochs}")}
-        row.update(val_figures(model, x_va, y_va, device))
+        row.update(val_figures(model, x_va, y_va, cfg, device))
         history.append(row)
         print(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}"
               f"  val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}", flush=True)
@@ -105,27 +126,33 @@ def train(cfg: TrainConfig, x, y, device) -> tuple[torch.nn.Module, list[dict], 
 
 def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> tuple[dict, np.ndarray]:
     """Fit T on validation, measure on the test split; the metadata and the test outputs."""
-    _, va = split_train_val(len(x), cfg.n_val, cfg.seed)
-    val_logits = model_logits(model, x[va].astype(np.float32) / 255, device)
-    fit = temperature_from_val(val_logits, y[va])
+    task, arch = task_of(cfg), get_arch(cfg.arch)
     test_x, test_y = load_test_split()
     if cfg.dry_run:
         test_x, test_y = test_x[:1000], test_y[:1000]
-    test_logits = model_logits(model, test_x.astype(np.float32) / 255, device)
-    metrics = {"test": metrics_block(test_logits, test_y, fit["temperature"]),
-               "validation": fit}
-    arch = get_arch(cfg.arch)
+    if arch.task == CLASSIFY:
+        _, va = split_train_val(len(x), cfg.n_val, cfg.seed)
+        fit = temperature_from_val(model_logits(model, x[va].astype(np.float32) / 255, device),
+                                   y[va])
+        test_outputs = model_logits(model, test_x.astype(np.float32) / 255, device)
+        metrics = {"test": metrics_block(test_outputs, test_y, fit["temperature"]),
+                   "validation": fit}
+    else:  # NB: temperature scaling is the ten-way softmax's; the heads keep T = 1
+        images, labels = eval_set(task, test_x, test_y, seed=0)
+        test_outputs = model_outputs(model, images, device, task.width)
+        fit = {"temperature": 1.0}
+        metrics = {"test": head_metrics(task, test_outputs, labels)}
     meta = {"arch": cfg.arch, "config": config_dict(cfg.arch), "description":
-            arch.description, "outputs_logits": arch.outputs_logits,
+            arch.description, "outputs_logits": arch.outputs_logits, "task": arch.task,
             "train": {**asdict(cfg), "seconds": round(seconds, 1), "device": str(device),
                       "augmentation": asdict(AugmentConfig().scaled(cfg.augment_strength))
                       if cfg.augment else None},
             "temperature": fit["temperature"], "metrics": metrics, "history": history}
-    if not arch.outputs_logits:
-        metrics["test_own_probs"] = own_probs_block(test_logits, test_y)
+    if not arch.outputs_logits and arch.task == CLASSIFY:
+        metrics["test_own_probs"] = own_probs_block(test_outputs, test_y)
     if arch.note:
         meta["note"] = arch.note
-    return meta, test_logits
+    return meta, test_outputs
 
 
 def print_summary(out: Path, meta: dict) -> None:
@@ -133,6 +160,9 @@ def print_summary(out: Path, meta: dict) -> None:
     t = meta["metrics"]["test"]
     print(f"\nwrote {out}  ({meta['params']:,} params, {meta['train']['seconds']:.0f} s "
           f"on {meta['train']['device']})")
+    if meta.get("task", CLASSIFY) != CLASSIFY:
+        print(f"test ({meta['task']}): " + json.dumps(t))
+        return
     print(f"{'':14}{'T=1':>10}{'fitted T':>10}")
     print(f"{'temperature':14}{1.0:>10.3f}{meta['temperature']:>10.3f}")
     print(f"{'test accuracy':14}{t['accuracy']:>10.2%}{t['accuracy']:>10.2%}")
@@ -142,7 +172,7 @@ def print_summary(out: Path, meta: dict) -> None:
 
 def _per_arch(what) -> str:
     """"mlp 40, cnn 20, ..." of one registry training default, for the help text."""
-    return ", ".join(f"{name} {what(get_arch(name).train)}" for name in names())
+    return ", ".join(f"{name} {what(get_arch(name).train)}" for name in names(None))
 
 
 def _positive_int(text: str) -> int:
@@ -155,7 +185,7 @@ def _positive_int(text: str) -> int:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--arch", choices=names(), default="cnn",
+    p.add_argument("--arch", choices=names(None), default="cnn",
                    help="architecture; each one's own epochs/lr/augment strength: "
                    + _per_arch(lambda t: f"{t.epochs}/{t.lr:g}/{t.augment_strength:g}"))
     p.add_argument("--epochs", type=_positive_int, default=None,
@@ -262,7 +292,7 @@ def main(argv=None) -> dict:
     else:
         check_out(out, args)  # again: another run may have written there meanwhile
     meta = save_checkpoint(out, model, meta)  # the only place the output folder is made
-    if not cfg.dry_run:  # a dry run evaluated 1,000 test images, not all 10,000
+    if not cfg.dry_run and get_arch(cfg.arch).task == CLASSIFY:  # 1,000 in a dry run
         write_test_logits(out, test_logits, meta["weights_sha256"])
     print_summary(out, meta)
     if args.dry_run:

@@ -11,6 +11,7 @@ from explorer.registry import (
     count_params,
     get_arch,
     make_config,
+    names,
 )
 
 
@@ -20,7 +21,7 @@ def test_parameter_counts(arch, params):
     assert count_params(build_model(arch)) == params
 
 
-@pytest.mark.parametrize("arch", sorted(ARCHS))
+@pytest.mark.parametrize("arch", names())  # the ten-way classifiers; heads: test_heads.py
 def test_output_shape(arch):
     torch.manual_seed(0)
     out = build_model(arch).eval()(torch.rand(5, 1, 28, 28))
