@@ -37,14 +37,30 @@ STROKES: dict[int, list[list[tuple[float, float]]]] = {
 }
 
 
-def render_strokes(strokes, rng: np.random.Generator, canvas: int = CANVAS) -> np.ndarray:
-    """Draw unit-box strokes at a random size, place, slant and brush width -> (H, W, 4) uint8."""
+# Styles MNIST has few of, drawn the way people draw them: (digit, strokes).
+VARIANTS: dict[str, tuple[int, list]] = {
+    "open 4": (4, [[(0.22, 0.05), (0.18, 0.6), (0.88, 0.6)], [(0.68, 0.08), (0.68, 0.97)]]),
+    "closed 4": (4, STROKES[4]),
+    "crossed 7": (7, STROKES[7] + [[(0.3, 0.52), (0.78, 0.52)]]),
+    "European 1": (1, [[(0.18, 0.42), (0.6, 0.04), (0.58, 0.96)]]),
+}
+STYLES = ("thin", "thick", "blocky")  # each variant and each plain digit in each style
+
+
+def render_strokes(strokes, rng: np.random.Generator, canvas: int = CANVAS,
+                   style: str = "") -> np.ndarray:
+    """Draw unit-box strokes at a random size, place, slant and brush width -> (H, W, 4) uint8.
+
+    `style`: "thin" (a 3 px pen), "thick" (a brush a quarter of the digit's size), "blocky"
+    (drawn on a 10×10 grid and blown up, like pixel art), or "" (a mouse brush).
+    """
     size = rng.uniform(0.3, 0.85) * canvas
     slant = math.tan(math.radians(rng.uniform(-20, 20)))
     aspect = rng.uniform(0.7, 1.2)
     x0 = rng.uniform(0.05 * canvas, max(0.05 * canvas + 1, canvas - 1.3 * aspect * size))
     y0 = rng.uniform(0.05 * canvas, max(0.05 * canvas + 1, canvas - 1.05 * size))
-    width = int(rng.uniform(0.06, 0.16) * size) + 4
+    width = {"thin": 3, "thick": int(0.25 * size) + 4}.get(
+        style, int(rng.uniform(0.06, 0.16) * size) + 4)
     img = Image.new("L", (canvas, canvas), 0)
     draw = ImageDraw.Draw(img)
     for stroke in strokes:
@@ -55,6 +71,12 @@ def render_strokes(strokes, rng: np.random.Generator, canvas: int = CANVAS) -> n
         draw.line(xy, fill=255, width=width, joint="curve")
         for x, y in (xy[0], xy[-1]):  # round caps, like the canvas brush
             draw.ellipse((x - width / 2, y - width / 2, x + width / 2, y + width / 2), fill=255)
+    if style == "blocky":  # 10 blocks across the digit, each one solid
+        block = max(int(size / 10), 1)
+        small = img.resize((canvas // block, canvas // block), Image.BOX).point(
+            lambda v: 255 if v > 60 else 0)
+        img = small.resize((canvas // block * block,) * 2, Image.NEAREST).crop(
+            (0, 0, canvas, canvas))
     return _to_rgba(np.asarray(img))
 
 
@@ -82,8 +104,19 @@ def _to_rgba(grey: np.ndarray) -> np.ndarray:
     return rgba
 
 
-def drawn_canvases(n_mnist: int = 2000, n_strokes: int = 1000, seed: int = 0):
-    """Yield (canvas_rgba, label, kind) for the drawn test set; kind is "mnist" or "strokes"."""
+def _style_digits() -> list[tuple[str, int, list]]:
+    """(name, digit, strokes): the ten plain digits and the VARIANTS."""
+    return [(str(d), d, s) for d, s in STROKES.items()] + \
+        [(name, d, s) for name, (d, s) in VARIANTS.items()]
+
+
+def drawn_canvases(n_mnist: int = 2000, n_strokes: int = 1000, seed: int = 0,
+                   n_styles: int = 0):
+    """Yield (canvas_rgba, label, kind) for the drawn test set.
+
+    kind: "mnist", "strokes", or for the n_styles style digits "style: NAME" (thin, thick,
+    blocky, or a variant: open 4, closed 4, crossed 7, European 1, in a plain brush).
+    """
     rng = np.random.default_rng(seed)
     images, labels = load_test_split()
     for i in rng.choice(len(images), n_mnist, replace=False):
@@ -91,16 +124,25 @@ def drawn_canvases(n_mnist: int = 2000, n_strokes: int = 1000, seed: int = 0):
     for j in range(n_strokes):
         digit = j % 10
         yield render_strokes(STROKES[digit], rng), digit, "strokes"
+    digits, variants = _style_digits(), list(VARIANTS.items())
+    for j in range(n_styles):
+        if j % 4 < 3:  # thin, thick, blocky: over the plain digits and the variants
+            name, digit, strokes = digits[(j // 4) % len(digits)]
+            yield render_strokes(strokes, rng, style=STYLES[j % 4]), digit, \
+                f"style: {STYLES[j % 4]}"
+        else:
+            name, (digit, strokes) = variants[(j // 4) % len(variants)]
+            yield render_strokes(strokes, rng), digit, f"style: {name}"
 
 
 def drawn_test_set(n_mnist: int = 2000, n_strokes: int = 1000, seed: int = 0,
-                   preprocess=canvas_to_mnist):
+                   preprocess=canvas_to_mnist, n_styles: int = 0):
     """(images28 (N, 28, 28) float32, labels (N,), kinds (N,)) after `preprocess`.
 
     NB: canvases that preprocess to None (no ink) are dropped; none do at these sizes.
     """
     images, labels, kinds = [], [], []
-    for canvas_rgba, label, kind in drawn_canvases(n_mnist, n_strokes, seed):
+    for canvas_rgba, label, kind in drawn_canvases(n_mnist, n_strokes, seed, n_styles):
         image28 = preprocess(canvas_rgba)
         if image28 is not None:
             images.append(image28)

@@ -44,9 +44,9 @@ PREPROCESSING = {"MNIST-style preprocessing": canvas_to_mnist,
                  "naive whole-canvas resize": naive_resize}
 
 
-def drawn_sets(n_mnist: int, n_strokes: int, seed: int) -> dict:
+def drawn_sets(n_mnist: int, n_strokes: int, seed: int, n_styles: int = 0) -> dict:
     """The drawn test set rendered once, then preprocessed both ways: {label: (x, y, kinds)}."""
-    canvases = list(drawn_canvases(n_mnist, n_strokes, seed))
+    canvases = list(drawn_canvases(n_mnist, n_strokes, seed, n_styles))
     labels = np.array([label for _, label, _ in canvases])
     kinds = np.array([kind for _, _, kind in canvases])
     out = {}
@@ -63,7 +63,10 @@ def drawn_figures(loaded, sets: dict) -> dict:
     out = {}
     for label, (images, labels, kinds) in sets.items():
         correct = predict_logits(loaded, images).argmax(1) == labels
-        out[label] = {k: float(correct[kinds == k].mean()) for k in ("mnist", "strokes")}
+        groups = {"mnist": kinds == "mnist", "strokes": kinds == "strokes",
+                  "styles": np.char.startswith(kinds.astype(str), "style: ")}
+        groups.update({k: kinds == k for k in sorted(set(kinds)) if k.startswith("style: ")})
+        out[label] = {k: float(correct[m].mean()) for k, m in groups.items() if m.any()}
         out[label]["all"] = float(correct.mean())
     return out
 
@@ -84,7 +87,10 @@ def evaluate(name: str, tolerance: float, drawn: dict | None, drawn_what: str = 
         print(f"drawn digits ({drawn_what}):")
         for label, acc in result["drawn"].items():
             print(f"  {label:28} all {acc['all']:.2%}   redrawn MNIST {acc['mnist']:.2%}"
-                  f"   strokes {acc['strokes']:.2%}")
+                  f"   strokes {acc['strokes']:.2%}   styles {acc.get('styles', np.nan):.2%}")
+            styles = [k for k in acc if k.startswith("style: ")]
+            if styles:
+                print("  " + " " * 28 + "  ".join(f"{k[7:]} {acc[k]:.1%}" for k in styles))
     return result
 
 
@@ -97,6 +103,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="largest difference from the metadata that is not a warning")
     p.add_argument("--drawn-mnist", type=int, default=2000, help="redrawn MNIST test digits")
     p.add_argument("--drawn-strokes", type=int, default=1000, help="hand-made stroke digits")
+    p.add_argument("--drawn-styles", type=int, default=1400,
+                   help="styles MNIST lacks: thin, thick, blocky; open/closed 4, crossed 7, "
+                   "European 1")
     p.add_argument("--seed", type=int, default=0, help="seed of the drawn test set")
     p.add_argument("--no-drawn", action="store_true", help="skip the drawn-digit test")
     return p.parse_args(argv)
@@ -105,8 +114,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     drawn = None if args.no_drawn else drawn_sets(args.drawn_mnist, args.drawn_strokes,
-                                                  args.seed)
-    what = f"seed {args.seed}; {args.drawn_mnist} redrawn MNIST + {args.drawn_strokes} strokes"
+                                                  args.seed, args.drawn_styles)
+    what = (f"seed {args.seed}; {args.drawn_mnist} redrawn MNIST + {args.drawn_strokes} "
+            f"strokes + {args.drawn_styles} styles")
     return {name: evaluate(name, args.tolerance, drawn, what) for name in args.checkpoints}
 
 

@@ -47,3 +47,12 @@ def test_stroke_digits_land_on_the_canvas_and_are_deterministic():
     a = [c for c, _, _ in drawn_canvases(3, 3, seed=5)]
     b = [c for c, _, _ in drawn_canvases(3, 3, seed=5)]
     assert all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_style_digits_cover_what_mnist_lacks():
+    kinds = [kind for _, _, kind in drawn_canvases(0, 0, seed=2, n_styles=56)]
+    assert {"style: thin", "style: thick", "style: blocky", "style: open 4",
+            "style: closed 4", "style: crossed 7", "style: European 1"} == set(kinds)
+    thin, thick = (next(c for c, _, k in drawn_canvases(0, 0, seed=2, n_styles=8)
+                        if k == f"style: {s}") for s in ("thin", "thick"))
+    assert (thick[..., 0] > 0).sum() > 4 * (thin[..., 0] > 0).sum()

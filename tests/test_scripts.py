@@ -7,11 +7,14 @@ from scripts import benchmark, evaluate
 
 
 def test_evaluate_reproduces_metadata_and_measures_drawn_digits(capsys):
-    result = evaluate.main(["mlp", "--drawn-mnist", "20", "--drawn-strokes", "10"])
+    result = evaluate.main(["mlp", "--drawn-mnist", "20", "--drawn-strokes", "10",
+                            "--drawn-styles", "28"])
     out = capsys.readouterr().out
     assert "WARNING" not in out and "confusion matrix" in out and "per-class accuracy" in out
     drawn = result["mlp"]["drawn"]
     assert set(drawn) == {"MNIST-style preprocessing", "naive whole-canvas resize"}
+    assert {"styles", "style: thin", "style: blocky", "style: crossed 7",
+            "style: European 1"} <= set(drawn["MNIST-style preprocessing"])
     assert drawn["MNIST-style preprocessing"]["all"] > drawn["naive whole-canvas resize"]["all"]
 
 
