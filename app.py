@@ -20,6 +20,8 @@ PAGES = [
     st.Page("ui/exhibit_page.py", title="Double softmax", icon=":material/science:"),
     st.Page("ui/saliency_page.py", title="Where the model looks", icon=":material/visibility:"),
     st.Page("ui/robustness_page.py", title="Robustness", icon=":material/open_with:"),
+    st.Page("ui/heads_page.py", title="Softmax, sigmoid or regression?",
+            icon=":material/call_split:"),
 ]
 
 

@@ -173,6 +173,13 @@ def seven_probability(task: Task, outputs) -> np.ndarray:
     return torch.softmax(out, 1)[:, 1].numpy()
 
 
+def scoring_set(task: Task, images_u8: np.ndarray, labels: np.ndarray, seed: int = 0):
+    """(float images (N, 28, width), labels) a task is scored on: composites for pairs."""
+    if task.pairs:
+        return pair_test_set(images_u8, labels, len(images_u8), seed)
+    return images_u8.astype(np.float32) / 255, labels
+
+
 def two_digit_image(canvas_rgba) -> np.ndarray | None:
     """A wide canvas -> the (28, 56) two-digit input, or None when both halves are blank.
 

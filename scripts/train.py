@@ -23,7 +23,7 @@ from explorer.augment import AugmentConfig, random_augment
 from explorer.checkpoints import META, WEIGHTS, choose_device, save_checkpoint
 from explorer.data import DataError, load_mnist, load_test_split, split_train_val
 from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val
-from explorer.heads import TASKS, Task, compose_pairs, head_metrics, pair_test_set, random_pairs
+from explorer.heads import TASKS, Task, compose_pairs, head_metrics, random_pairs, scoring_set
 from explorer.inference import model_logits, model_outputs
 from explorer.registry import CLASSIFY, build_model, config_dict, get_arch, names
 from explorer.testset_logits import write_test_logits
@@ -83,18 +83,11 @@ def run_epoch(model, opt, sched, x, y, cfg: TrainConfig, gen, device, desc) -> d
     return {"train_loss": total_loss / seen, "train_acc": total_correct / seen}
 
 
-def eval_set(task: Task, images_u8: np.ndarray, labels: np.ndarray, seed: int):
-    """(float images (N, 28, width), labels) to score a task on: composites for pairs."""
-    if task.pairs:
-        return pair_test_set(images_u8, labels, len(images_u8), seed)
-    return images_u8.astype(np.float32) / 255, labels
-
-
 def val_figures(model, x_val, y_val, cfg: TrainConfig, device) -> dict:
     """Validation loss (as training sees it) and accuracy."""
     model.eval()
     task = task_of(cfg)
-    images, labels = eval_set(task, x_val.cpu().numpy(), y_val.cpu().numpy(), cfg.seed)
+    images, labels = scoring_set(task, x_val.cpu().numpy(), y_val.cpu().numpy(), cfg.seed)
     outputs = torch.from_numpy(model_outputs(model, images, device, task.width))
     labels = torch.from_numpy(labels).long()
     return {"val_loss": task.loss(outputs, labels).item(),
@@ -138,7 +131,7 @@ def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> tuple[dic
         metrics = {"test": metrics_block(test_outputs, test_y, fit["temperature"]),
                    "validation": fit}
     else:  # NB: temperature scaling is the ten-way softmax's; the heads keep T = 1
-        images, labels = eval_set(task, test_x, test_y, seed=0)
+        images, labels = scoring_set(task, test_x, test_y, seed=0)
         test_outputs = model_outputs(model, images, device, task.width)
         fit = {"temperature": 1.0}
         metrics = {"test": head_metrics(task, test_outputs, labels)}

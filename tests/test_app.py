@@ -32,7 +32,7 @@ from tests.apptest import (
     values,
     verdict,
 )
-from ui import live, models, state, widgets
+from ui import models, state, widgets
 
 SIDE = CANVAS_SIDE
 
@@ -197,6 +197,36 @@ def test_missing_checkpoint_is_an_error_message_and_other_models_work(canvas, mo
     at.selectbox(key=state.MODEL_KEY).set_value("mlp").run()
     assert_clean(at)
     assert metric(at, "Prediction") is not None
+
+
+def test_sigmoid_chart_reads_the_one_vs_rest_model_not_softmax_logits(canvas):
+    need_checkpoints("cnn", "cnn_ovr")
+    canvas.image, _ = canvas_from_digit(4)
+    at = app().run()
+    charts = live_data(at, "charts")
+    spec = chart_spec(at, "explorer_sigmoid_chart")
+    expected = 1 / (1 + np.exp(-np.asarray(charts["sigmoid_logits"], np.float64)))
+    np.testing.assert_allclose(values(spec["data"][0]["y"]), expected, rtol=1e-6)
+    ovr = models.logits_for(models.get_model("cnn_ovr"), at.session_state[state.CURRENT_IMAGE_KEY])
+    np.testing.assert_allclose(charts["sigmoid_logits"], ovr, rtol=1e-6)
+    own = 1 / (1 + np.exp(-np.asarray(charts["logits"], np.float64)))
+    assert not np.allclose(values(spec["data"][0]["y"]), own, atol=0.05)  # not the cnn's
+    assert "One-vs-rest" in spec["layout"]["title"]["text"]
+    assert any(link.label.startswith("Softmax, sigmoid or regression?")
+               for link in at.get("page_link"))
+
+
+def test_without_the_one_vs_rest_model_no_sigmoid_bars_are_shown(canvas, monkeypatch,
+                                                                tmp_path):
+    need_checkpoints("cnn")
+    shutil.copytree(CHECKPOINT_DIR / "cnn", tmp_path / "cnn")
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    canvas.image, _ = canvas_from_digit(4)
+    at = app().run()
+    assert_clean(at)
+    spec = chart_spec(at, "explorer_sigmoid_chart")
+    assert spec["data"] == [] and live_data(at, "charts")["sigmoid_logits"] is None
+    assert "mean nothing" in spec["layout"]["annotations"][0]["text"]
 
 
 def test_corrupt_checkpoint_is_an_error_message(canvas, monkeypatch, tmp_path):

@@ -23,6 +23,7 @@ from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, double_softmax
 from explorer.figures import base
 from explorer.figures.calibration import agreement_figure, confusion_figure, reliability_figure
 from explorer.figures.explorer import explorer_figures
+from explorer.figures.heads import binary_figure, number_line_figure, wide_image_figure
 from explorer.figures.images import (
     diverging_grid_figure,
     feature_maps_figure,
@@ -36,6 +37,7 @@ from explorer.figures.outputs import (
     logits_figure,
     probs_figure,
     sigmoid_figure,
+    sigmoid_unavailable_figure,
     softmax_figure,
 )
 from explorer.figures.robustness import distortion_sweep_figure
@@ -71,7 +73,8 @@ def numbers(obj) -> list[float]:
 
 def all_figures(logits, temperature) -> list[go.Figure]:
     """The Explorer's figures, from the page's own explorer_figures: the three bars first."""
-    figures = explorer_figures(logits, np.eye(28), temperature, temperature_sweep(logits))
+    figures = explorer_figures(logits, np.eye(28), temperature, temperature_sweep(logits),
+                               ovr_logits=logits)
     keys = ("logits_chart", "softmax_chart", "sigmoid_chart", "sweep_chart",
             "uncertainty_chart", "model_sees")
     return [figures[f"explorer_{key}"] for key in keys]
@@ -107,6 +110,10 @@ def lab_figures(logits, temperature) -> list[tuple[str, go.Figure]]:
         ("agreement_figure", agreement_figure(["a", "b"], [[1.0, 0.98], [0.98, 1.0]])),
         ("history_figure", history_figure({"mlp": history, "unknown": history}, 0.5)),
         ("history_figure", history_figure({"mlp": history[:2]})),
+        ("sigmoid_unavailable_figure", sigmoid_unavailable_figure()),
+        ("number_line_figure", number_line_figure(3.71, 4.2, 4)),
+        ("binary_figure", binary_figure(0.93, 0.12)),
+        ("wide_image_figure", wide_image_figure(rng.random((28, 56)))),
         ("distortion_sweep_figure", distortion_sweep_figure(
             xs, softmax(rng.normal(size=(len(xs), 10))), 10.0, "rotation")),
     ]

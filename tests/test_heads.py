@@ -21,6 +21,7 @@ from explorer.heads import (
     head_metrics,
     multi_hot,
     pair_test_set,
+    scoring_set,
     two_digit_image,
 )
 from explorer.inference import model_outputs
@@ -140,3 +141,21 @@ def test_the_regression_head_gives_a_number_not_a_class():
     assert out.shape == (200, 1) and out.dtype == np.float32
     assert np.mean(np.abs(out[:, 0] - np.round(out[:, 0])) > 0.05) > 0.3  # between digits
     assert np.mean(np.abs(out[:, 0] - labels[:200])) < 1.0  # yet near the digit
+
+
+@pytest.mark.parametrize("name", HEADS)
+def test_shipped_heads_reproduce_their_metadata(name):
+    need_checkpoints(name)
+    loaded = load_model(name, device="cpu")
+    task = TASKS[loaded.arch.task]
+    assert loaded.meta["task"] == task.name and loaded.meta["temperature"] == 1.0
+    images, labels = scoring_set(task, *load_test_split(), seed=0)
+    measured = head_metrics(task, model_outputs(loaded.model, images, "cpu", task.width), labels)
+    recorded = loaded.meta["metrics"]["test"]
+    assert measured["accuracy"] == pytest.approx(recorded["accuracy"], abs=1e-4)
+    assert measured["accuracy"] >= FLOORS.get(name, 0.97)
+
+
+# What each shipped head must reach: the rounding of a regression is not a classifier (that is
+# its lesson), and the softmax on two digits is the wrong head on purpose.
+FLOORS = {"cnn_regress": 0.4, "cnn_multilabel": 0.9, "cnn_pair_softmax": 0.5}

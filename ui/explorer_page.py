@@ -162,7 +162,9 @@ def live_panel(loaded: LoadedModel) -> None:
     with pred_col:  # first: the answer shows while the figures are still being built
         view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
     sweep = temperature_sweep(logits)
-    figures = explorer_figures(logits, image28, temperature, sweep, lab.usual_logit_range(loaded))
+    ovr_logits = models.ovr_logits_for(image28)  # (10,) or None: the sigmoid chart's
+    figures = explorer_figures(logits, image28, temperature, sweep, lab.usual_logit_range(loaded),
+                               ovr_logits)
     with sees_col:
         view.model_sees(figures, source)
         if st.toggle("Compare with a naive resize", key=NAIVE_KEY, on_change=_mirror_naive,
@@ -170,7 +172,7 @@ def live_panel(loaded: LoadedModel) -> None:
             naive = naive_resize(canvas_rgba) if source == "drawing" else None
             view.naive_comparison(loaded, naive, int(np.argmax(logits)))
     st.divider()
-    view.live_charts(loaded, logits, temperature, figures, sweep)
+    view.live_charts(loaded, logits, temperature, figures, sweep, ovr_logits)
     url.write()  # a stroke or a T reruns only this fragment: the link follows here
 
 

@@ -141,7 +141,10 @@ CAPTIONS = {
     "logits": "Raw scores: signed, unbounded, not probabilities yet. Temperature divides them "
               "all by T.",
     "softmax": "Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.",
-    "sigmoid": "One-vs-rest sigmoid of each logit on its own: the bars do not sum to 1.",
+    "sigmoid": "Your drawing through cnn_ovr, a model trained with a sigmoid per class "
+               "(BCE): each bar asks \"is it this digit?\" on its own, so they need not sum "
+               "to 1, and all low means \"none of these\". Not the sigmoids of the logits "
+               "on the left: a softmax model's logits have no fixed zero point.",
     "sweep": "Each class's probability as T goes from 0.05 to 20: low T sharpens towards "
              "one-hot, high T flattens towards 1/10. Thick line: the predicted class.",
     "uncertainty": "Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
@@ -174,7 +177,7 @@ def idle_charts(loaded: LoadedModel, temperature: float) -> None:
 
 
 def live_charts(loaded: LoadedModel, logits: np.ndarray, temperature: float, figures: dict,
-                sweep: Sweep) -> None:
+                sweep: Sweep, ovr_logits: np.ndarray | None = None) -> None:
     """The T control, logits/softmax/sigmoid, the two against-T charts and the exact values.
 
     NB: one browser component: T moves all of them while it is dragged (ui/live.py).
@@ -185,4 +188,8 @@ def live_charts(loaded: LoadedModel, logits: np.ndarray, temperature: float, fig
     live.charts(logits, temperature,
                 {name: figures[f"explorer_{name}_chart"] for name in CAPTIONS},
                 fitted_t=float(loaded.meta["temperature"]), fact=fact,
-                argmax_constant=sweep.argmax_constant, captions=CAPTIONS)
+                argmax_constant=sweep.argmax_constant, captions=CAPTIONS,
+                sigmoid_logits=ovr_logits)
+    st.page_link("ui/heads_page.py", icon=":material/call_split:",
+                 label="Softmax, sigmoid or regression? Every kind of output head on your "
+                       "drawing, and two digits at once")

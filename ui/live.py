@@ -20,6 +20,7 @@ import streamlit as st
 
 from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from explorer.figures.base import BAR, SUBTITLE, TOP, to_json
+from explorer.figures.explorer import OVR_NAME
 from ui import state
 
 log = logging.getLogger("digit_explorer")
@@ -78,17 +79,22 @@ def readouts(logits, temperature: float) -> None:
 
 
 def charts(logits, temperature: float, figures: dict, fitted_t: float, fact: str,
-           argmax_constant: bool, captions: dict, idle: bool = False) -> None:
+           argmax_constant: bool, captions: dict, idle: bool = False,
+           sigmoid_logits=None) -> None:
     """The T control, the five charts and the exact values (`idle`: dimmed, nothing drawn).
 
     `figures`: go.Figure objects, or their to_json strings already made (in this mode).
+    `sigmoid_logits`: the one-vs-rest model's (10,) logits the sigmoid chart shows, which
+    the browser rescales by T while T is dragged; None: that chart has no bars.
     """
     render("charts", logits=[float(z) for z in logits], temperature=float(temperature),
            figures={name: fig if isinstance(fig, str) else to_json(fig, presenting())
                     for name, fig in figures.items()},
            fitted_t=float(fitted_t), fact=fact, argmax_constant=bool(argmax_constant),
            captions=captions, t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX, subtitle=SUBTITLE,
-           colours={"top": TOP, "bar": BAR}, idle=bool(idle))
+           colours={"top": TOP, "bar": BAR}, idle=bool(idle),
+           sigmoid_logits=None if sigmoid_logits is None else [float(z) for z in sigmoid_logits],
+           sigmoid_name=OVR_NAME)
 
 
 def submitted_temperature() -> float | None:

@@ -38,7 +38,7 @@ def _load_cached(name: str, folder: str, weights_mtime_ns: int) -> LoadedModel:
 
 def get_model(name: str) -> LoadedModel:
     """The cached model for a name; raises CheckpointError with the fix in its message."""
-    if name not in registry.names():
+    if name not in registry.names(None):
         raise CheckpointError(f"Unknown model {name!r}; choose one of "
                               f"{', '.join(registry.names())}.")
     weights = checkpoint_root() / name / "model.safetensors"
@@ -100,6 +100,18 @@ def session_memo(store: str, loaded: LoadedModel, image28, extra: tuple, compute
             memo.pop(next(iter(memo)))
         memo[key] = compute()
     return memo[key]
+
+
+OVR_MODEL = "cnn_ovr"  # the one-vs-rest model whose sigmoids the Explorer shows
+
+
+def ovr_logits_for(image28: np.ndarray) -> np.ndarray | None:
+    """(10,) logits of the one-vs-rest model for an image, or None when it cannot load."""
+    try:
+        return logits_for(get_model(OVR_MODEL), image28)
+    except CheckpointError as err:
+        log.warning("no one-vs-rest sigmoids: %s", err)
+        return None
 
 
 def logits_for(loaded: LoadedModel, image28: np.ndarray) -> np.ndarray:

@@ -70,6 +70,17 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
 
 
+def markdown_table(rows: list[dict]) -> str:
+    """A small table as markdown (no dataframe machinery for a few rows); cells escaped."""
+    if not rows:
+        return ""
+    columns = list(rows[0])
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(escape_markdown(str(row.get(c, ""))) for c in columns) + " |"
+              for row in rows]
+    return "\n".join(lines)
+
+
 def guarded(fn):
     """Run a page body or fragment so errors become st.error, never a traceback in the page.
 

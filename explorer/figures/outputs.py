@@ -84,16 +84,30 @@ def softmax_figure(logits, temperature: float) -> go.Figure:
                                            y_range=[0, 1.05]))
 
 
-def sigmoid_figure(logits, temperature: float) -> go.Figure:
-    """Per-class sigmoid(z / T) bars; their sum (≠ 1) in the title and a line at 0.5."""
+def sigmoid_figure(logits, temperature: float, name: str = "Sigmoid") -> go.Figure:
+    """Per-class sigmoid(z / T) bars; their sum (≠ 1) in the title and a line at 0.5.
+
+    NB: only a one-vs-rest model's logits (trained with a sigmoid per class) make these
+    probabilities; a softmax model's logits have no fixed zero point.
+    """
     z = np.asarray(logits, dtype=np.float64).reshape(-1)
     probs = sigmoid(z, temperature)  # (10,)
     bars = dict(type="bar", x=CLASSES, y=probs, marker=dict(color=top_colours(probs)),
                 name="sigmoid", hovertemplate="class %{x}: σ = %{y:.4f}<extra></extra>")
-    title = two_line_title(f"Sigmoid at T = {temperature:.3g}", f"Σ = {probs.sum():.3f}")
+    title = two_line_title(f"{name} at T = {temperature:.3g}", f"Σ = {probs.sum():.3f}")
     line = hline(0.5, color=ZERO_LINE, dash="dot", width=1)
     return figure([bars], class_bar_layout(title, "sigmoid(z / T)", shapes=[line],
                                            y_range=[0, 1.05]))
+
+
+def sigmoid_unavailable_figure() -> go.Figure:
+    """The sigmoid chart's frame with no bars: why, and how to get the one-vs-rest model."""
+    note = dict(text="No one-vs-rest model (cnn_ovr) to ask.<br>Sigmoids of a softmax "
+                "model's logits<br>mean nothing: softmax ignores any shift<br>of all ten "
+                "logits. Train it:<br>scripts/train.py --arch cnn_ovr", showarrow=False,
+                x=4.5, y=0.55, font=dict(size=13, color=INK))
+    return figure([], class_bar_layout("Sigmoid: not shown", "sigmoid(z / T)",
+                                       y_range=[0, 1.05], annotations=[note]))
 
 
 def _prob_bars(probs: np.ndarray, name: str, labels: bool) -> dict:

@@ -241,12 +241,14 @@ function patchPlots(inst, t) {
   const title = (name, values) => `${name} at T = ${pyG(t)}<br><span style='${subtitle}'>` +
     `Σ = ${sum(values).toFixed(3)}</span>`;
   const probs = softmax(logits, t);
-  const sig = sigmoid(logits, t);
   const { softmax: sm, sigmoid: sg, sweep, uncertainty } = inst.plots;
-  const ok = setBars(sm, 1, probs) && setBars(sg, 0, sig) && setMarker(sweep, t)
-    && setMarker(uncertainty, t);
+  let ok = setBars(sm, 1, probs) && setMarker(sweep, t) && setMarker(uncertainty, t);
   setTitle(sm, title("Softmax", probs));
-  setTitle(sg, title("Sigmoid", sig));
+  if (inst.data.sigmoid_logits) {  // the one-vs-rest model's logits: none, no bars
+    const sig = sigmoid(inst.data.sigmoid_logits, t);
+    ok = setBars(sg, 0, sig) && ok;
+    setTitle(sg, title(inst.data.sigmoid_name, sig));
+  }
   if (!ok) console.warn("digit explorer: chart structure not found; T shows on release");
 }
 

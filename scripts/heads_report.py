@@ -1,0 +1,61 @@
+"""Each output head scored on the MNIST test set with the metric that fits it.
+
+    python scripts/heads_report.py             # the shipped heads, 10,000 held-out composites
+
+One-vs-rest: accuracy, per-class ECE, how often all ten sigmoids are below 0.5. Regression:
+MAE and how often rounding gives the digit. Binary pair: accuracy each, agreement, the
+largest |Δp(7)|. Two digits: the sigmoid model's exact-set accuracy beside the softmax
+model's top-2, per kind (two different digits, the same twice, one digit).
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from explorer import load_model
+from explorer.data import load_test_split
+from explorer.heads import TASKS, head_metrics, pair_test_set, seven_probability
+from explorer.inference import model_outputs
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--pairs", type=int, default=10_000, help="held-out two-digit composites")
+    p.add_argument("--seed", type=int, default=0, help="seed of the composites")
+    return p.parse_args(argv)
+
+
+def score(name: str, images: np.ndarray, labels: np.ndarray) -> tuple[dict, np.ndarray]:
+    """(head_metrics, raw outputs) of one shipped head on these images."""
+    loaded = load_model(name)
+    task = TASKS[loaded.arch.task]
+    out = model_outputs(loaded.model, images, loaded.device, task.width)
+    return head_metrics(task, out, labels), out
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    test_x, test_y = load_test_split()
+    x = test_x.astype(np.float32) / 255
+    report = {name: score(name, x, test_y)[0] for name in ("cnn_ovr", "cnn_regress")}
+    (sig, out_sig), (soft, out_soft) = (score(n, x, test_y) for n in
+                                        ("binary7_sigmoid", "binary7_softmax"))
+    p_sig = seven_probability(TASKS["binary sigmoid"], out_sig)
+    p_soft = seven_probability(TASKS["binary softmax"], out_soft)
+    report["binary pair"] = {"accuracy sigmoid": sig["accuracy"],
+                             "accuracy softmax": soft["accuracy"],
+                             "agreement": float(((p_sig > 0.5) == (p_soft > 0.5)).mean()),
+                             "max |dp|": float(np.abs(p_sig - p_soft).max())}
+    pairs_x, pairs_y = pair_test_set(test_x, test_y, args.pairs, args.seed)
+    for name in ("cnn_multilabel", "cnn_pair_softmax"):
+        report[name] = score(name, pairs_x, pairs_y)[0]
+    for name, figures in report.items():
+        print(f"{name:18} " + "  ".join(f"{k} {v:.4g}" if isinstance(v, float) else
+                                        f"{k} {v}" for k, v in figures.items()))
+    return report
+
+
+if __name__ == "__main__":
+    main()
