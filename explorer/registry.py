@@ -141,6 +141,8 @@ register(Arch("mlp_softmax", MLPConfig, lambda cfg: MLP(cfg, final_softmax=True)
 
 # The output-heads lesson (ui/heads_page.py): one small backbone, a head per task.
 _HEADS_TRAIN = TrainDefaults(epochs=4, lr=3e-3, augment_strength=1.0)
+_REGRESS_TRAIN = TrainDefaults(epochs=12, lr=3e-3, augment_strength=1.0)
+_PAIR_TRAIN = TrainDefaults(epochs=10, lr=3e-3, augment_strength=1.0)
 for _name, _cfg, _outputs, _task, _description, _blurb, _colour in [
     ("cnn_ovr", HeadCNNConfig, LOGITS, "one-vs-rest", "small cnn → 10 logits → 10 sigmoids "
      "(BCE, one-hot)", "one sigmoid per class", "#9467bd"),
@@ -156,5 +158,9 @@ for _name, _cfg, _outputs, _task, _description, _blurb, _colour in [
      "→ softmax (CE on the digits' shares)", "two digits, softmax (the wrong head)",
      "#17becf"),
 ]:
+    # NB: a number and two digits need longer to settle (after 4 epochs: MAE 0.74, and
+    # 85 % of held-out pairs found exactly).
     register(Arch(_name, _cfg, HeadCNN, _description, _blurb, _colour, outputs=_outputs,
-                  family="heads", train=_HEADS_TRAIN, task=_task))
+                  family="heads", task=_task,
+                  train={"regress": _REGRESS_TRAIN, "two digits, sigmoid": _PAIR_TRAIN,
+                         "two digits, softmax": _PAIR_TRAIN}.get(_task, _HEADS_TRAIN)))

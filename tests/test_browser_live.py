@@ -129,9 +129,12 @@ SNAPSHOT_JS = """async () => {
     const q = (sel) => [...gd.querySelectorAll(sel)];
     out[gd.dataset.chart] = {
       bars: q('.barlayer .point path').map((p) => nums(p.getAttribute('d'))),
-      barText: q('.barlayer text.bartext').map((t) => [t.textContent, ...nums(t.getAttribute('transform'))]),
-      lines: q('.scatterlayer path.js-line').map((p) => { const b = p.getBBox(); return [b.x, b.y, b.width, b.height]; }),
-      lineText: q('.scatterlayer .textpoint text').map((t) => [t.textContent, +t.getAttribute('x'), +t.getAttribute('y')]),
+      barText: q('.barlayer text.bartext')
+        .map((t) => [t.textContent, ...nums(t.getAttribute('transform'))]),
+      lines: q('.scatterlayer path.js-line')
+        .map((p) => { const b = p.getBBox(); return [b.x, b.y, b.width, b.height]; }),
+      lineText: q('.scatterlayer .textpoint text')
+        .map((t) => [t.textContent, +t.getAttribute('x'), +t.getAttribute('y')]),
       titles: q('.gtitle').map((t) => t.textContent),
       legend: q('.legendtext').map((t) => t.textContent),
     };
@@ -160,8 +163,8 @@ def _assert_same_drawing(patched: dict, exact: dict) -> None:
             mine = patched[chart][part]
             assert len(mine) == len(items), (chart, part)
             for a, b in zip(mine, items):
-                text_a, text_b = [x for x in a if isinstance(x, str)], [x for x in b if isinstance(x, str)]
-                assert text_a == text_b, (chart, part, a, b)
+                texts = [[x for x in row if isinstance(x, str)] for row in (a, b)]
+                assert texts[0] == texts[1], (chart, part, a, b)
                 numbers_a = [x for x in a if not isinstance(x, str)]
                 numbers_b = [x for x in b if not isinstance(x, str)]
                 assert np.allclose(numbers_a, numbers_b, atol=1.0), (chart, part, a, b)

@@ -14,7 +14,8 @@ import torch
 
 from explorer import registry
 from explorer.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
-from explorer.inference import predict_logits
+from explorer.heads import TASKS
+from explorer.inference import model_outputs, predict_logits
 from explorer.summary import layer_table
 from ui.state import MODEL_KEY
 
@@ -32,8 +33,9 @@ def _load_cached(name: str, folder: str, weights_mtime_ns: int) -> LoadedModel:
     # so a checkpoint that appears later is picked up on the next rerun; the mtime in the
     # key picks up a retrained one.
     loaded = load_model(Path(folder) / name)
-    predict_logits(loaded, np.zeros((1, 28, 28), np.float32))  # warm-up: first stroke is fast
-    return loaded
+    width = TASKS[loaded.arch.task].width  # 56 for a two-digit model
+    model_outputs(loaded.model, np.zeros((1, 28, width), np.float32), loaded.device, width)
+    return loaded  # NB: after a warm-up forward pass, so the first stroke is fast
 
 
 def get_model(name: str) -> LoadedModel:
