@@ -22,6 +22,9 @@ PAGES = [
     st.Page("ui/robustness_page.py", title="Robustness", icon=":material/open_with:"),
     st.Page("ui/heads_page.py", title="Softmax, sigmoid or regression?",
             icon=":material/call_split:"),
+    st.Page("ui/replay_page.py", title="Watch a model learn", icon=":material/replay:"),
+    st.Page("ui/sets_page.py", title="Prediction sets", icon=":material/checklist:"),
+    st.Page("ui/checklist_page.py", title="Debug by symptom", icon=":material/bug_report:"),
 ]
 
 

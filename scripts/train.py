@@ -26,6 +26,7 @@ from explorer.evaluation import metrics_block, own_probs_block, temperature_from
 from explorer.heads import TASKS, Task, compose_pairs, head_metrics, random_pairs, scoring_set
 from explorer.inference import model_logits, model_outputs
 from explorer.registry import CLASSIFY, build_model, config_dict, get_arch, names
+from explorer.replay import half_state, record_replay, snapshot_epochs
 from explorer.testset_logits import write_test_logits
 
 
@@ -42,6 +43,7 @@ class TrainConfig:
     n_train: int
     n_val: int
     dry_run: bool = False
+    snapshots: int = 0  # how many epochs to keep the weights of (0: none); explorer.replay
 
 
 def task_of(cfg: TrainConfig) -> Task:
@@ -94,8 +96,12 @@ def val_figures(model, x_val, y_val, cfg: TrainConfig, device) -> dict:
             "val_acc": task.correct(outputs, labels).float().mean().item()}
 
 
-def train(cfg: TrainConfig, x, y, device) -> tuple[torch.nn.Module, list[dict], float]:
-    """Train on uint8 images `x` (N, 28, 28) and labels `y`; return model, history, seconds."""
+def train(cfg: TrainConfig, x, y, device,
+          states: dict | None = None) -> tuple[torch.nn.Module, list[dict], float]:
+    """Train on uint8 images `x` (N, 28, 28) and labels `y`; return model, history, seconds.
+
+    `states`: filled with float16 weights at replay.snapshot_epochs when cfg.snapshots.
+    """
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     tr, va = split_train_val(len(x), cfg.n_val, cfg.seed)
@@ -107,11 +113,16 @@ def train(cfg: TrainConfig, x, y, device) -> tuple[torch.nn.Module, list[dict], 
     steps = 3 if cfg.dry_run else (len(x_tr) + cfg.batch_size - 1) // cfg.batch_size
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=steps * cfg.epochs)
     history, start = [], time.perf_counter()
+    keep = set(snapshot_epochs(cfg.epochs, cfg.snapshots)) if cfg.snapshots else set()
+    if states is not None and 0 in keep:
+        states[0] = half_state(model)  # untrained: the uniform-ish start
     for epoch in range(1, cfg.epochs + 1):
         row = {"epoch": epoch, **run_epoch(model, opt, sched, x_tr, y_tr, cfg, gen, device,
                                            f"{cfg.arch} epoch {epoch}/{cfg.epochs}")}
         row.update(val_figures(model, x_va, y_va, cfg, device))
         history.append(row)
+        if states is not None and epoch in keep:
+            states[epoch] = half_state(model)
         print(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}"
               f"  val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}", flush=True)
     return model.eval(), history, time.perf_counter() - start
@@ -146,6 +157,15 @@ def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> tuple[dic
     if arch.note:
         meta["note"] = arch.note
     return meta, test_outputs
+
+
+def save_replay(folder: Path, cfg: TrainConfig, states: dict, device) -> None:
+    """The snapshots and each one's test accuracy, NLL and ECE (explorer/replay.py)."""
+    test_x, test_y = load_test_split()
+    n = 1000 if cfg.dry_run else len(test_y)
+    record_replay(folder, cfg.arch, states, test_x[:n].astype(np.float32) / 255, test_y[:n],
+                  device)
+    print(f"replay: {len(states)} snapshots (epochs {sorted(states)}) in {folder}")
 
 
 def print_summary(out: Path, meta: dict) -> None:
@@ -206,6 +226,11 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "--dry-run)")
     p.add_argument("--device", default=None,
                    help="None means $EXPLORER_DEVICE, then cuda, mps, cpu")
+    p.add_argument("--snapshots", type=Path, default=None, metavar="DIR",
+                   help="also keep the weights (float16) at a few epochs from 0 (untrained) "
+                   "to the last, with their test figures, in DIR (explorer/replay.py)")
+    p.add_argument("--snapshot-count", type=_positive_int, default=12,
+                   help="at most this many snapshot epochs with --snapshots")
     p.add_argument("--dry-run", action="store_true",
                    help="1 epoch of 3 batches end to end, evaluated on 1,000 test images; "
                    "writes to a fresh temporary folder unless --out, never into checkpoints/")
@@ -277,8 +302,10 @@ def main(argv=None) -> dict:
     cfg = TrainConfig(args.arch, 1 if args.dry_run else (args.epochs or arch.train.epochs),
                       args.batch_size, arch.train.lr if args.lr is None else args.lr,
                       args.weight_decay, args.seed, strength > 0, strength,
-                      len(x) - n_val, n_val, args.dry_run)
-    model, history, seconds = train(cfg, x, y, device)
+                      len(x) - n_val, n_val, args.dry_run,
+                      args.snapshot_count if args.snapshots else 0)
+    states = {} if args.snapshots else None
+    model, history, seconds = train(cfg, x, y, device, states)
     meta, test_logits = finish(model, cfg, x, y, device, history, seconds)
     if out is None:
         out = Path(tempfile.mkdtemp(prefix=f"dry-run-{args.arch}-"))
@@ -287,6 +314,8 @@ def main(argv=None) -> dict:
     meta = save_checkpoint(out, model, meta)  # the only place the output folder is made
     if not cfg.dry_run and get_arch(cfg.arch).task == CLASSIFY:  # 1,000 in a dry run
         write_test_logits(out, test_logits, meta["weights_sha256"])
+    if states:
+        save_replay(args.snapshots, cfg, states, device)
     print_summary(out, meta)
     if args.dry_run:
         print(f"dry run: checkpoint written to {out} (a throwaway folder; "

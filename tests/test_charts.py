@@ -22,6 +22,7 @@ from explorer.evaluation import confusion_matrix
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, double_softmax
 from explorer.figures import base
 from explorer.figures.calibration import agreement_figure, confusion_figure, reliability_figure
+from explorer.figures.conformal import coverage_figure, risk_coverage_figure, set_size_figure
 from explorer.figures.explorer import explorer_figures
 from explorer.figures.heads import binary_figure, number_line_figure, wide_image_figure
 from explorer.figures.images import (
@@ -40,6 +41,7 @@ from explorer.figures.outputs import (
     sigmoid_unavailable_figure,
     softmax_figure,
 )
+from explorer.figures.replay import replay_figure
 from explorer.figures.robustness import distortion_sweep_figure
 from explorer.figures.temperature import temperature_sweep_figure, uncertainty_figure
 from explorer.figures.training import history_figure
@@ -111,6 +113,17 @@ def lab_figures(logits, temperature) -> list[tuple[str, go.Figure]]:
         ("history_figure", history_figure({"mlp": history, "unknown": history}, 0.5)),
         ("history_figure", history_figure({"mlp": history[:2]})),
         ("sigmoid_unavailable_figure", sigmoid_unavailable_figure()),
+        ("coverage_figure", coverage_figure([0.05, 0.1], {"LAC": [0.95, 0.9],
+                                                          "APS": [0.96, 0.91]}, 0.1)),
+        ("set_size_figure", set_size_figure({"LAC": rng.integers(0, 4, 50),
+                                             "APS": rng.integers(1, 5, 50)}, 0.1)),
+        ("risk_coverage_figure", risk_coverage_figure(np.linspace(0.01, 1, 100),
+                                                      np.linspace(0, 0.02, 100),
+                                                      [("confident", 0.9, 0.002)])),
+        ("replay_figure", replay_figure([0, 1, 4], rng.normal(size=(3, 10)),
+                                        softmax(rng.normal(size=(3, 10))),
+                                        {e: {"accuracy": 0.5, "nll": 1.0, "ece": 0.1,
+                                             "loss": 1.5} for e in (0, 1, 4)}, "r", 1.46)),
         ("number_line_figure", number_line_figure(3.71, 4.2, 4)),
         ("binary_figure", binary_figure(0.93, 0.12)),
         ("wide_image_figure", wide_image_figure(rng.random((28, 56)))),

@@ -59,7 +59,7 @@ def _template(name: str, trace_types: tuple[str, ...]) -> dict:
     return {"layout": template.get("layout", {}), **({"data": data} if data else {})}
 
 
-def figure(traces: list[dict], layout: dict) -> go.Figure:
+def figure(traces: list[dict], layout: dict, frames: list[dict] | None = None) -> go.Figure:
     """A go.Figure from plain trace and layout dicts, skipping per-property validation.
 
     NB: nothing checks the dicts here: a misspelt key goes to plotly.js, which ignores it.
@@ -70,7 +70,8 @@ def figure(traces: list[dict], layout: dict) -> go.Figure:
     if isinstance(pio.templates.default, str) and "template" not in layout:
         types = tuple(sorted({trace["type"] for trace in traces}))
         layout = dict(layout, template=_template(pio.templates.default, types))
-    return go.Figure({"data": traces, "layout": layout}, _validate=False)
+    spec = {"data": traces, "layout": layout, **({"frames": frames} if frames else {})}
+    return go.Figure(spec, _validate=False)
 
 
 def model_colour(name: str) -> str:

@@ -1,0 +1,105 @@
+"""Training replay: a model's weights at a few epochs, from untrained (epoch 0) to the end.
+
+`scripts/train.py --snapshots` records them; they ship as float16 safetensors (half the
+bytes; the logits they give differ from float32 weights by ~1e-3) beside a replay.json with
+each snapshot's test-set accuracy, NLL and ECE at T = 1. The replay page runs the current
+drawing through every snapshot in one go.
+NB: a replay is its own training run with the shipped recipe, not the shipped weights'.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from explorer.calibration import ece
+from explorer.confidence import as_logits, log_softmax, softmax
+from explorer.inference import model_logits
+from explorer.registry import build_model, config_dict, get_arch
+
+SNAPSHOTS, REPLAY_META = "snapshots.safetensors", "replay.json"
+
+
+def snapshot_epochs(total: int, most: int = 12) -> list[int]:
+    """Epoch 0 and up to most - 1 epochs spread geometrically from 1 to `total` (its end)."""
+    spread = np.geomspace(1, max(total, 1), max(most - 1, 1))
+    return sorted({0, total, *(int(e) for e in np.round(spread))})
+
+
+def half_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The model's weights in float16, on the CPU (what a snapshot keeps)."""
+    return {k: v.detach().to("cpu", torch.float16).clone() for k, v in model.state_dict().items()}
+
+
+def figures(outputs: np.ndarray, labels: np.ndarray, outputs_logits: bool) -> dict:
+    """Test-set accuracy, NLL and ECE at T = 1 of one snapshot, and its loss as trained.
+
+    NB: "loss" is cross-entropy of the raw outputs, what training minimised; for the
+    double-softmax exhibit that is not its NLL and it cannot go below log(1 + 9/e).
+    """
+    z, labels = as_logits(outputs, outputs_logits), np.asarray(labels)
+    rows = np.arange(len(labels))
+    return {"accuracy": float((z.argmax(1) == labels).mean()),
+            "nll": float(-log_softmax(z)[rows, labels].mean()),
+            "ece": float(ece(softmax(z), labels)),
+            "loss": float(-log_softmax(np.asarray(outputs, np.float64))[rows, labels].mean())}
+
+
+def write_replay(folder: str | os.PathLike, arch: str, config: dict,
+                 states: dict[int, dict[str, torch.Tensor]], per_epoch: dict[int, dict]) -> Path:
+    """Write the snapshots and their figures; returns the folder."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file({f"e{epoch}.{name}": t for epoch, state in states.items()
+               for name, t in state.items()}, str(folder / SNAPSHOTS))
+    meta = {"arch": arch, "config": config, "dtype": "float16",
+            "epochs": sorted(states), "figures": {str(e): per_epoch[e] for e in sorted(states)}}
+    (folder / REPLAY_META).write_text(json.dumps(meta, indent=1))
+    return folder
+
+
+def record_replay(folder: str | os.PathLike, arch: str, states: dict, images, labels,
+                  device="cpu") -> Path:
+    """Measure every snapshot on (N, 28, 28) float test images, then write_replay."""
+    model, per_epoch = build_model(arch).to(device).eval(), {}
+    for epoch, state in states.items():
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+        outputs = model_logits(model, images, device)
+        per_epoch[epoch] = figures(outputs, labels, get_arch(arch).outputs_logits)
+    return write_replay(folder, arch, config_dict(arch), states, per_epoch)
+
+
+@dataclass(frozen=True)
+class Replay:
+    arch: str
+    epochs: list[int]
+    figures: dict[int, dict]
+    models: list[torch.nn.Module]  # one per epoch, float32, eval mode
+
+    def outputs(self, image28) -> np.ndarray:
+        """(S, 10) raw outputs of every snapshot for one (28, 28) image."""
+        x = torch.from_numpy(np.asarray(image28, np.float32).reshape(1, 1, 28, 28))
+        with torch.inference_mode():
+            return np.concatenate([m(x).float().numpy() for m in self.models])
+
+
+def read_replay(folder: str | os.PathLike) -> Replay:
+    """Load a replay folder; ValueError when it does not describe a registered model."""
+    folder = Path(folder)
+    meta = json.loads((folder / REPLAY_META).read_text())
+    get_arch(meta["arch"])  # KeyError: an unknown arch
+    tensors = load_file(str(folder / SNAPSHOTS))
+    models = []
+    for epoch in meta["epochs"]:
+        prefix = f"e{epoch}."
+        state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
+        model = build_model(meta["arch"], meta["config"])
+        model.load_state_dict(state)
+        models.append(model.eval().requires_grad_(False))
+    return Replay(meta["arch"], list(meta["epochs"]),
+                  {int(e): f for e, f in meta["figures"].items()}, models)
