@@ -6,9 +6,11 @@ most q̂, and on exchangeable data it contains the true class at least 1 − α 
 
     LAC (least ambiguous sets): score = 1 − p_true; set = {k : p_k ≥ 1 − q̂}. Smallest sets on
         average; it can be empty when nothing is likely enough (a scribble).
-    APS (adaptive sets): score = mass of the classes ranked above the true one, plus its own;
-        set = the top classes until their mass reaches q̂. Sets widen with the model's doubt,
-        never empty, larger on average.
+    APS (adaptive sets): score = mass of the classes ranked above the true one, plus a
+        uniform U times its own (randomised, as Romano et al.: without U a model sure to
+        1 − 1e-6 makes q̂ ≈ 1 and every set huge); set = the top classes while that stays
+        ≤ q̂. Sets widen with the model's doubt; larger on average.
+NB: U comes from a seeded generator (`APS_SEED`), so a given image always gets the same set.
 
 NB: the app has no training split on a user's machine, so it calibrates on the even-indexed
 half of the shipped test split and evaluates on the odd half (`halves`).
@@ -22,6 +24,7 @@ import numpy as np
 from explorer.confidence import energy, softmax
 
 SCORES = ("LAC", "APS")
+APS_SEED = 0
 
 
 def halves(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -29,22 +32,31 @@ def halves(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(0, n, 2), np.arange(1, n, 2)
 
 
-def _aps_scores(probs: np.ndarray) -> np.ndarray:
-    """(N, K) APS score of every class: the mass ranked above it plus its own."""
+def _aps_scores(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """(N, K) randomised APS score of every class: the mass ranked above it plus U·its own."""
     order = np.argsort(-probs, axis=1, kind="stable")
-    cumulative = np.cumsum(np.take_along_axis(probs, order, axis=1), axis=1)
+    sorted_p = np.take_along_axis(probs, order, axis=1)
+    above = np.cumsum(sorted_p, axis=1) - sorted_p  # mass strictly above each rank
     scores = np.empty_like(probs)
-    np.put_along_axis(scores, order, cumulative, axis=1)
+    np.put_along_axis(scores, order, above + u[:, None] * sorted_p, axis=1)
     return scores
 
 
-def class_scores(probs, score: str) -> np.ndarray:
-    """(N, K) nonconformity of every class for every image (lower: more conforming)."""
-    p = np.asarray(probs, dtype=np.float64)
+def uniforms(n: int, seed: int = APS_SEED) -> np.ndarray:
+    """(n,) U(0, 1) draws for APS, the same for the same n and seed."""
+    return np.random.default_rng(seed).random(n)
+
+
+def class_scores(probs, score: str, u=None) -> np.ndarray:
+    """(N, K) nonconformity of every class for every image (lower: more conforming).
+
+    `u`: APS's (N,) uniforms (default: `uniforms(N)`); LAC ignores it.
+    """
+    p = np.atleast_2d(np.asarray(probs, dtype=np.float64))
     if score == "LAC":
         return 1.0 - p
     if score == "APS":
-        return _aps_scores(p)
+        return _aps_scores(p, uniforms(len(p)) if u is None else np.asarray(u, np.float64))
     raise ValueError(f"score must be one of {SCORES}, got {score!r}")
 
 
@@ -65,24 +77,20 @@ class Calibrated:
     n: int
 
 
-def calibrate(probs, labels, alpha: float, score: str) -> Calibrated:
-    """Fit q̂ on held-out (N, K) probabilities and their labels."""
+def calibrate(probs, labels, alpha: float, score: str, u=None) -> Calibrated:
+    """Fit q̂ on held-out (N, K) probabilities and their labels (`u`: see class_scores)."""
     labels = np.asarray(labels)
-    true_scores = class_scores(probs, score)[np.arange(len(labels)), labels]
+    true_scores = class_scores(probs, score, u)[np.arange(len(labels)), labels]
     return Calibrated(score, alpha, conformal_quantile(true_scores, alpha), len(labels))
 
 
-def prediction_sets(probs, calibrated: Calibrated) -> np.ndarray:
-    """(N, K) bool: each image's set.
+def prediction_sets(probs, calibrated: Calibrated, u=None) -> np.ndarray:
+    """(N, K) bool: each image's set, every class whose score is at most q̂.
 
-    NB: for APS the class whose mass crosses q̂ is kept too (the set reaches q̂); with a
-    tie at q̂ a class is kept, so sets never shrink below the guarantee.
+    NB: `u` must not be the calibration images' draws: the default seed is for one batch;
+    pass `uniforms(n, seed=1)` to measure on held-out images.
     """
-    scores = class_scores(np.atleast_2d(probs), calibrated.score)
-    if calibrated.score == "LAC":
-        return scores <= calibrated.qhat + 1e-12
-    p = np.atleast_2d(np.asarray(probs, dtype=np.float64))
-    return (scores - p) < calibrated.qhat - 1e-12  # the mass above it had not reached q̂ yet
+    return class_scores(probs, calibrated.score, u) <= calibrated.qhat + 1e-12
 
 
 def coverage_and_size(sets: np.ndarray, labels) -> tuple[float, float]:
@@ -105,14 +113,22 @@ def risk_coverage(probs, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return kept / len(p), np.cumsum(wrong) / kept, top[order]
 
 
+def held_out_sets(probs, labels, alpha: float, score: str) -> np.ndarray:
+    """(N/2, K) sets of the odd half, calibrated on the even half (`halves`)."""
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    cal, ev = halves(len(labels))
+    fitted = calibrate(probs[cal], labels[cal], alpha, score, uniforms(len(cal)))
+    return prediction_sets(probs[ev], fitted, uniforms(len(ev), seed=APS_SEED + 1))
+
+
 def alpha_table(probs, labels, alphas, scores=SCORES) -> dict[str, dict[str, list[float]]]:
     """{score: {"coverage": [...], "size": [...]}} per α, calibrated and measured on `halves`."""
     probs, labels = np.asarray(probs), np.asarray(labels)
-    cal, ev = halves(len(labels))
+    ev = halves(len(labels))[1]
     out = {}
     for score in scores:
-        rows = [coverage_and_size(prediction_sets(probs[ev], calibrate(
-            probs[cal], labels[cal], alpha, score)), labels[ev]) for alpha in alphas]
+        rows = [coverage_and_size(held_out_sets(probs, labels, alpha, score), labels[ev])
+                for alpha in alphas]
         out[score] = {"coverage": [c for c, _ in rows], "size": [s for _, s in rows]}
     return out
 

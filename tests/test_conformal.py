@@ -11,6 +11,7 @@ from explorer.conformal import (
     conformal_quantile,
     coverage_and_size,
     halves,
+    held_out_sets,
     prediction_sets,
     risk_coverage,
 )
@@ -30,11 +31,14 @@ def test_a_small_example_by_hand():
     assert lac.qhat == pytest.approx(0.3)
     sets = prediction_sets(np.array([[0.72, 0.2, 0.08], [0.45, 0.35, 0.2]]), lac)
     assert sets.tolist() == [[True, False, False], [False, False, False]]  # p ≥ 0.7: none
-    # APS scores of the true classes: 0.9, 0.8, 0.7, 0.4 + 0.4 + 0.2 = 1.0 -> q̂ = 0.9
-    aps = calibrate(probs, labels, 0.4, "APS")
+    # APS with U = 1 (no randomisation): true-class scores 0.9, 0.8, 0.7, 0.4 + 0.4 + 0.2 = 1.0
+    aps = calibrate(probs, labels, 0.4, "APS", u=np.ones(4))
     assert aps.qhat == pytest.approx(0.9)
-    sets = prediction_sets(np.array([[0.72, 0.2, 0.08], [0.45, 0.35, 0.2]]), aps)
-    assert sets.tolist() == [[True, True, False], [True, True, True]]  # mass up to 0.9
+    sets = prediction_sets(np.array([[0.72, 0.2, 0.08], [0.45, 0.35, 0.2]]), aps, np.ones(2))
+    assert sets.tolist() == [[True, False, False], [True, True, False]]  # mass ≤ 0.9
+    # ... and U = 0 counts only the mass above: the top class is always in
+    sets = prediction_sets(np.array([[0.72, 0.2, 0.08]]), aps, np.zeros(1))
+    assert sets.tolist() == [[True, True, False]]
     assert conformal_quantile(np.arange(4.0), 0.1) == float("inf")  # too few for 90 %
 
 
@@ -49,29 +53,33 @@ def _calibrated_model(n: int, seed: int):
 @pytest.mark.parametrize("score", ["LAC", "APS"])
 def test_coverage_on_held_out_data_is_at_least_one_minus_alpha(score):
     probs, labels = _calibrated_model(10_000, seed=0)
-    cal, ev = halves(len(labels))
+    ev = halves(len(labels))[1]
     for alpha in ALPHAS:
-        fitted = calibrate(probs[cal], labels[cal], alpha, score)
-        coverage, _ = coverage_and_size(prediction_sets(probs[ev], fitted), labels[ev])
+        sets = held_out_sets(probs, labels, alpha, score)
+        coverage, _ = coverage_and_size(sets, labels[ev])
         assert coverage >= 1 - alpha - TOLERANCE, (score, alpha, coverage)
 
 
 @pytest.mark.parametrize("score", ["LAC", "APS"])
 def test_sets_grow_as_alpha_shrinks(score):
     probs, labels = _calibrated_model(4_000, seed=1)
-    cal, ev = halves(len(labels))
-    sets = [prediction_sets(probs[ev], calibrate(probs[cal], labels[cal], a, score))
+    sets = [held_out_sets(probs, labels, a, score)
             for a in sorted(ALPHAS, reverse=True)]  # 0.2 first: the smallest sets
     for smaller, larger in zip(sets, sets[1:]):
         assert (larger | ~smaller).all()  # every set at a larger alpha is inside
     assert sets[-1].sum() > sets[0].sum()
 
 
-def test_aps_never_gives_an_empty_set_and_lac_can():
-    probs, labels = _calibrated_model(2_000, seed=2)
-    flat = np.full((1, 10), 0.1)  # a scribble: nothing stands out
-    assert prediction_sets(flat, calibrate(probs, labels, 0.1, "APS")).sum() >= 1
-    assert prediction_sets(flat, calibrate(probs, labels, 0.1, "LAC")).sum() in (0, 10)
+def test_a_scribble_gets_a_large_aps_set_and_an_empty_lac_one():
+    need_checkpoints("cnn")
+    from explorer import load_model
+    from explorer.data import load_test_split
+
+    probs = softmax(stored_or_computed_logits(load_model("cnn", device="cpu")))
+    labels = load_test_split()[1]
+    flat = np.full((1, 10), 0.1)  # nothing stands out
+    assert prediction_sets(flat, calibrate(probs, labels, 0.05, "APS"), [0.5]).sum() >= 5
+    assert prediction_sets(flat, calibrate(probs, labels, 0.05, "LAC")).sum() == 0
 
 
 def test_the_shipped_cnn_covers_its_held_out_half():
@@ -82,12 +90,13 @@ def test_the_shipped_cnn_covers_its_held_out_half():
     logits = stored_or_computed_logits(load_model("cnn", device="cpu"))
     labels = load_test_split()[1]
     probs = softmax(logits)
-    cal, ev = halves(len(labels))
+    ev = halves(len(labels))[1]
     for score in ("LAC", "APS"):
         for alpha in ALPHAS:
-            fitted = calibrate(probs[cal], labels[cal], alpha, score)
-            coverage, size = coverage_and_size(prediction_sets(probs[ev], fitted), labels[ev])
+            coverage, size = coverage_and_size(held_out_sets(probs, labels, alpha, score),
+                                               labels[ev])
             assert coverage >= 1 - alpha - TOLERANCE and size >= 1 - alpha - TOLERANCE
+            assert size < 1.5  # a 99.4 % model: sets of about one class, not of five
 
 
 def test_risk_coverage_keeps_the_most_confident_first():

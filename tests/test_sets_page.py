@@ -38,7 +38,7 @@ def test_a_clear_digit_gets_a_one_class_set_and_the_test_set_charts_show():
     assert metrics(at, "APS set at α = 0.05")[0].startswith("{4")
     assert {"sets_coverage", "sets_sizes", "sets_risk"} <= chart_keys(at)
     table = next(md.value for md in at.markdown if md.value.startswith("| α"))
-    assert table.count("\n") == 7  # header, rule and one row per α
+    assert table.count("\n") == 9  # header, rule and one row per α
 
 
 def test_a_smaller_alpha_never_gives_a_smaller_set():

@@ -9,20 +9,24 @@ import numpy as np
 import streamlit as st
 
 from explorer.conformal import (
+    APS_SEED,
     SCORES,
     alpha_table,
     calibrate,
     halves,
+    held_out_sets,
     prediction_sets,
     risk_coverage,
+    uniforms,
     verdict_marks,
 )
 from explorer.figures.conformal import coverage_figure, risk_coverage_figure, set_size_figure
 from explorer.ood import verdict_thresholds
 from ui import lab, models, widgets
 
-ALPHAS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2)
-ALPHA_KEY, SCORE_KEY = "sets_alpha", "sets_score"
+ALPHAS = (0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2)
+ALPHA_KEY = "sets_alpha"
+DRAWING_U = uniforms(1, seed=APS_SEED + 2)  # APS's U for the drawing: fixed, so its set is too
 TRADE = {"LAC": "the smallest sets on average; it may answer with an empty set when no class "
                 "is likely enough, which is itself a warning",
          "APS": "sets that widen with the model's doubt and are never empty; larger on average"}
@@ -42,8 +46,8 @@ def _drawing_sets(loaded, probs_test, labels, alpha: float) -> None:
     cal, _ = halves(len(labels))
     cols = st.columns(len(SCORES))
     for col, score in zip(cols, SCORES):
-        fitted = calibrate(probs_test[cal], labels[cal], alpha, score)
-        members = np.flatnonzero(prediction_sets(probs, fitted)[0]).tolist()
+        fitted = calibrate(probs_test[cal], labels[cal], alpha, score, uniforms(len(cal)))
+        members = np.flatnonzero(prediction_sets(probs, fitted, DRAWING_U)[0]).tolist()
         shown = "{" + ", ".join(map(str, members)) + "}" if members else "∅ (empty)"
         col.metric(f"{score} set at α = {alpha:g}", shown,
                    help=f"q̂ = {fitted.qhat:.4f} from {fitted.n:,} calibration images")
@@ -66,7 +70,7 @@ def main() -> None:
     if loaded is None:
         return
     alpha = st.select_slider("α, the error rate you accept", ALPHAS, value=0.05, key=ALPHA_KEY,
-                             format_func=lambda a: f"{a:.0%}")
+                             format_func=lambda a: f"{a:.1%}")
     logits_test = lab.testset_logits(loaded)  # (10000, 10)
     labels = lab.testset_labels()
     probs_test = loaded.class_probs(logits_test)
@@ -79,13 +83,11 @@ def main() -> None:
     left.plotly_chart(coverage_figure(ALPHAS, {s: table[s]["coverage"] for s in SCORES}, alpha),
                       key="sets_coverage", width="stretch",
                       config=widgets.export_config("sets_coverage"))
-    cal, ev = halves(len(labels))
-    sizes = {s: prediction_sets(probs_test[ev], calibrate(probs_test[cal], labels[cal], alpha,
-                                                          s)).sum(1) for s in SCORES}
+    sizes = {s: held_out_sets(probs_test, labels, alpha, s).sum(1) for s in SCORES}
     right.plotly_chart(set_size_figure(sizes, alpha), key="sets_sizes", width="stretch",
                        config=widgets.export_config("sets_sizes"))
     st.markdown(widgets.markdown_table([
-        {"α": f"{a:.0%}", **{f"{s} coverage": f"{table[s]['coverage'][i]:.2%}" for s in SCORES},
+        {"α": f"{a:.1%}", **{f"{s} coverage": f"{table[s]['coverage'][i]:.2%}" for s in SCORES},
          **{f"{s} mean size": f"{table[s]['size'][i]:.3f}" for s in SCORES}}
         for i, a in enumerate(ALPHAS)]))
     coverage, risk, _ = risk_coverage(probs_test, labels)
