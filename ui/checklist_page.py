@@ -32,9 +32,10 @@ def confident_and_wrong(loaded, image28) -> None:
     st.markdown("**Confirm:** the reliability diagram bends below the diagonal and ECE at "
                 "T = 1 is well above its value at the fitted T. **Fix:** temperature scaling: "
                 "one number T fitted on validation data; no argmax changes.")
-    st.page_link("ui/gallery_page.py", label="The most confident mistakes", icon="🖼️")
+    st.page_link("ui/gallery_page.py", label="The most confident mistakes",
+                 icon=":material/photo_library:")
     st.page_link("ui/calibration_page.py", label="Reliability diagrams at T = 1 and fitted T",
-                 icon="📏")
+                 icon=":material/straighten:")
 
 
 def always_unsure(loaded, image28) -> None:
@@ -61,7 +62,8 @@ def loss_not_going_down(loaded, image28) -> None:
     st.markdown("**Confirm:** the loss flattens far above 0 from the first epoch: with a "
                 "softmax before `CrossEntropyLoss` it cannot go below log(1 + 9/e) ≈ 1.46. "
                 "**Fix:** drop the extra `nn.Softmax`; the loss takes logits.")
-    st.page_link("ui/exhibit_page.py", label="The double-softmax exhibit", icon="🧪")
+    st.page_link("ui/exhibit_page.py", label="The double-softmax exhibit",
+                 icon=":material/science:")
 
 
 def multilabel_broken(loaded, image28) -> None:
@@ -76,7 +78,8 @@ def multilabel_broken(loaded, image28) -> None:
     st.markdown("**Confirm:** with two labels present, the top probability sits near 0.5 and "
                 "one digit alone looks like a pair. **Fix:** a sigmoid per class, trained with "
                 "binary cross-entropy on multi-hot targets.")
-    st.page_link("ui/heads_page.py", label="Two digits at once, both heads", icon="🔀")
+    st.page_link("ui/heads_page.py", label="Two digits at once, both heads",
+                 icon=":material/call_split:")
 
 
 def shifted_input(loaded, image28) -> None:
@@ -91,7 +94,8 @@ def shifted_input(loaded, image28) -> None:
     st.markdown("**Confirm:** accuracy on your own inputs is far below the test set's; the "
                 "Explorer's naive-resize toggle shows the gap. **Fix:** preprocess like the "
                 "training data (crop, scale to 20 px, centre by mass), and augment.")
-    st.page_link("ui/robustness_page.py", label="Shift, rotate, scale, thickness", icon="↔️")
+    st.page_link("ui/robustness_page.py", label="Shift, rotate, scale, thickness",
+                 icon=":material/open_with:")
 
 
 SYMPTOMS = [("Confident and wrong", confident_and_wrong),

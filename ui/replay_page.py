@@ -77,7 +77,7 @@ def main() -> None:
     if not get_arch(name).outputs_logits:
         st.info(f"The exhibit's loss as trained (red) never goes below log(1 + 9/e) = "
                 f"{FLOOR:.3f}: softmax applied twice caps every probability the loss sees at "
-                f"e/(e+9).", icon="🧪")
+                f"e/(e+9).", icon=":material/science:")
 
 
 main()
