@@ -64,6 +64,11 @@ PAGES = (
     Page("Double softmax", "exhibit_page", "h2:has-text('Double softmax')", True),
     Page("Where the model looks", "saliency_page", "h2:has-text('Where the model looks')", True),
     Page("Robustness", "robustness_page", "h2:has-text('Robustness')", True),
+    Page("Softmax, sigmoid or regression?", "heads_page",
+         "h2:has-text('Softmax, sigmoid or regression?')", True),
+    Page("Watch a model learn", "replay_page", "h2:has-text('Watch a model learn')", True),
+    Page("Prediction sets", "sets_page", "h2:has-text('Prediction sets')", True),
+    Page("Debug by symptom", "checklist_page", "h2:has-text('Debug by symptom')", False),
 )
 
 
