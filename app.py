@@ -45,3 +45,4 @@ def shell(url_path: str) -> None:
 page = st.navigation(PAGES)
 shell(page.url_path)
 page.run()
+models.freeze_the_heap_after(page.url_path)  # NB: a stroke reruns only the fragment: not here

@@ -71,21 +71,23 @@ def preload_default_model() -> None:
         get_model(registry.DEFAULT_MODEL)
     except Exception as err:  # noqa: BLE001 - a bad default model must not take the app down
         log.warning("default model not preloaded: %s", err)
-    _freeze_the_heap_once()
 
 
 @functools.cache
-def _freeze_the_heap_once() -> None:
-    """Move what is alive after start-up (torch, plotly, the model) out of the GC's sight.
+def freeze_the_heap_after(page: str) -> None:
+    """Once per page and process, after its first run: move what is alive out of GC's sight.
 
-    NB: Streamlit runs gc.collect(2) after every script run; with torch and plotly in the
-    heap that full collection took 150 ms, most of the server's CPU per stroke (py-spy).
-    Frozen, those ~270,000 long-lived objects are never scanned again and the collection
-    after a run costs ~0 ms, while the sessions' own garbage is still collected every run.
+    NB: Streamlit runs gc.collect(2) after every script run; with torch, plotly and the
+    model in the heap that full collection took 150 ms, most of the server's CPU per stroke
+    (py-spy). Frozen, the ~270,000 long-lived objects (and each page's modules, imported on
+    its first run) are never scanned again: the collection after a run costs ~0 ms and still
+    frees the sessions' own garbage. Garbage is collected before each freeze, so nothing
+    dead is kept; what a first run leaves alive (its session) is kept for good: a few kB.
     """
     gc.collect()
     gc.freeze()
-    log.info("froze %d start-up objects out of the post-run GC", gc.get_freeze_count())
+    log.info("after %r's first run, %d objects are out of the post-run GC", page,
+             gc.get_freeze_count())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
