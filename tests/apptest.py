@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import sys
 import types
 
@@ -22,6 +23,14 @@ def need_checkpoints(*names: str) -> None:
     for name in names:
         if not (CHECKPOINT_DIR / name / "model.safetensors").is_file():
             pytest.skip(f"checkpoints/{name} missing: python scripts/train.py --arch {name}")
+
+
+def only_checkpoints(monkeypatch, root, *names: str) -> None:
+    """Point the app at `root` holding copies of just these shipped checkpoints."""
+    need_checkpoints(*names)
+    for name in names:
+        shutil.copytree(CHECKPOINT_DIR / name, root / name)
+    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(root))
 
 
 def install_canvas(monkeypatch, st_canvas) -> None:

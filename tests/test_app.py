@@ -8,13 +8,12 @@ from __future__ import annotations
 import base64
 import io
 import json
-import shutil
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
+from explorer.checkpoints import CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
 from explorer.preprocess import CANVAS_SIDE
 from tests.apptest import (
@@ -28,6 +27,7 @@ from tests.apptest import (
     live_data,
     metric,
     need_checkpoints,
+    only_checkpoints,
     set_live_temperature,
     values,
     verdict,
@@ -187,9 +187,7 @@ def test_every_model_can_be_picked(canvas, name):
 
 def test_missing_checkpoint_is_an_error_message_and_other_models_work(canvas, monkeypatch,
                                                                       tmp_path):
-    need_checkpoints("mlp")
-    shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
-    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    only_checkpoints(monkeypatch, tmp_path, "mlp")
     canvas.image, _ = canvas_from_digit(5)
     at = app().run()
     assert not at.exception
@@ -218,9 +216,7 @@ def test_sigmoid_chart_reads_the_one_vs_rest_model_not_softmax_logits(canvas):
 
 def test_without_the_one_vs_rest_model_no_sigmoid_bars_are_shown(canvas, monkeypatch,
                                                                 tmp_path):
-    need_checkpoints("cnn")
-    shutil.copytree(CHECKPOINT_DIR / "cnn", tmp_path / "cnn")
-    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    only_checkpoints(monkeypatch, tmp_path, "cnn")
     canvas.image, _ = canvas_from_digit(4)
     at = app().run()
     assert_clean(at)
@@ -230,11 +226,9 @@ def test_without_the_one_vs_rest_model_no_sigmoid_bars_are_shown(canvas, monkeyp
 
 
 def test_corrupt_checkpoint_is_an_error_message(canvas, monkeypatch, tmp_path):
-    need_checkpoints("cnn")
-    shutil.copytree(CHECKPOINT_DIR / "cnn", tmp_path / "cnn")
+    only_checkpoints(monkeypatch, tmp_path, "cnn")
     weights = tmp_path / "cnn" / "model.safetensors"
     weights.write_bytes(weights.read_bytes()[:1000])
-    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     at = app().run()
     assert not at.exception
     assert any("model.safetensors" in e.value for e in at.error)

@@ -6,7 +6,6 @@ the train command.
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer import registry
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
+from explorer.checkpoints import CHECKPOINT_DIR
 from explorer.data import load_test_split
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
 from tests.apptest import (
@@ -25,6 +24,7 @@ from tests.apptest import (
     install_canvas,
     metric,
     need_checkpoints,
+    only_checkpoints,
     open_page,
     values,
 )
@@ -127,9 +127,7 @@ def test_exhibit_page_shows_both_histories_and_metrics_from_meta():
 
 def test_exhibit_page_without_the_exhibit_checkpoint_explains_and_shows_the_rest(
         monkeypatch, tmp_path):
-    need_checkpoints("mlp")
-    shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
-    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    only_checkpoints(monkeypatch, tmp_path, "mlp")
     at = open_page(EXHIBIT, "mlp", test_digit(2))
     assert not at.exception
     assert any("--arch mlp_softmax" in e.value for e in at.error)

@@ -6,7 +6,6 @@ while one is missing. Test-set logits are cached per process, so most tests use 
 from __future__ import annotations
 
 import re
-import shutil
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import gallery, registry
 from explorer.calibration import calibration_report, fit_temperature, refit_on_half, reliability
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, load_model
+from explorer.checkpoints import CHECKPOINT_DIR, load_model
 from explorer.confidence import softmax
 from explorer.data import load_test_float, load_test_split
 from explorer.gallery import most_confident_mistakes
@@ -26,6 +25,7 @@ from tests.apptest import (
     install_canvas,
     metrics,
     need_checkpoints,
+    only_checkpoints,
     open_page,
 )
 from ui import state
@@ -216,9 +216,7 @@ def test_compare_load_an_example_without_a_drawing():
 
 
 def test_compare_with_missing_checkpoints_still_compares_the_rest(monkeypatch, tmp_path):
-    need_checkpoints("mlp")
-    shutil.copytree(CHECKPOINT_DIR / "mlp", tmp_path / "mlp")
-    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
+    only_checkpoints(monkeypatch, tmp_path, "mlp")
     at = open_page("compare", "mlp", image28=digit_image(5)[0])
     assert not at.exception
     assert len([e for e in at.error if "scripts/train.py" in e.value]) == 2

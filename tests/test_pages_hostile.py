@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
-from tests.apptest import app, assert_clean, canvas_from_digit, metric, need_checkpoints
+from tests.apptest import (
+    app,
+    assert_clean,
+    canvas_from_digit,
+    metric,
+    need_checkpoints,
+    only_checkpoints,
+)
 from ui import state
 
 DRAWING_JSON = {"objects": [{"type": "path", "path": [["M", 100, 50], ["L", 100, 230]]}]}
@@ -77,11 +82,8 @@ def _break(folder, field: str, value) -> None:
 @pytest.mark.parametrize("field,value", [("config.hidden", -5), ("arch", ["cnn"])])
 def test_bad_default_model_leaves_the_other_models_usable(canvas, monkeypatch, tmp_path,
                                                           field, value):
-    need_checkpoints("cnn", "mlp")
-    for name in ("cnn", "mlp"):
-        shutil.copytree(CHECKPOINT_DIR / name, tmp_path / name)
+    only_checkpoints(monkeypatch, tmp_path, "cnn", "mlp")
     _break(tmp_path / "cnn", field, value)
-    monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
     canvas.image, _ = canvas_from_digit(5)
     at = app().run()
     assert not at.exception
