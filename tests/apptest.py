@@ -46,7 +46,7 @@ def blank_canvas(**_kwargs) -> types.SimpleNamespace:
     return types.SimpleNamespace(image_data=None)
 
 
-APP = "../app.py"
+APP = "../streamlit_app.py"
 SIDE = CANVAS_SIDE
 
 

@@ -86,7 +86,7 @@ def chromium(browser_ready):
 
 @pytest.fixture(scope="module")
 def app_url(chromium):
-    """app.py served on a free port with the shipped checkpoints, for one test module."""
+    """app.py (warm-up, then the pages) on a free port, shipped checkpoints, for one module."""
     from explorer.tooling import browser
 
     # An empty EXPLORER_CHECKPOINT_DIR means checkpoints/, whatever the caller's shell set.

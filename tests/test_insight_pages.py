@@ -30,7 +30,7 @@ from tests.apptest import (
 )
 from ui import models, state
 
-APP = "../app.py"
+APP = "../streamlit_app.py"
 EXHIBIT, SALIENCY, ROBUSTNESS = ("ui/exhibit_page.py", "ui/saliency_page.py",
                                  "ui/robustness_page.py")
 PAGES = (EXHIBIT, SALIENCY, ROBUSTNESS)

@@ -30,7 +30,7 @@ from tests.apptest import (
 )
 from ui import state
 
-APP = "../app.py"
+APP = "../streamlit_app.py"
 CAPTION = re.compile(r"#(\d+) · true \*\*(\d)\*\* · pred \*\*(\d)\*\* · p = ([\d.]+)")
 
 

@@ -67,8 +67,8 @@ def _remount(counter: int) -> int:
 def came_back() -> bool:
     """True on the first run of this page after another page ran; it says so once.
 
-    NB: a stroke reruns only the Explorer's fragment, not app.py, so the page keys would
-    still say "came back" on every stroke; answering once marks the arrival handled.
+    NB: a stroke reruns only the Explorer's fragment, not streamlit_app.py, so the page keys
+    would still say "came back" on every stroke; answering once marks the arrival handled.
     """
     previous = st.session_state.get(state.PREVIOUS_PAGE_KEY)
     current = st.session_state.get(state.CURRENT_PAGE_KEY)

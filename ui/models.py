@@ -86,8 +86,8 @@ def freeze_the_heap_after(page: str) -> None:
     """
     gc.collect()
     gc.freeze()
-    log.info("after %r's first run, %d objects are out of the post-run GC", page,
-             gc.get_freeze_count())
+    log.info("after %s's first run, %d objects are out of the post-run GC",
+             page or "the default page", gc.get_freeze_count())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -14,7 +14,7 @@ from explorer.data import load_test_split
 
 # --- Session-state keys shared by every page -------------------------------------------
 TEMPERATURE_KEY = "temperature"  # float: the T every page uses (plain key)
-MODEL_KEY = "model_name"  # str: the sidebar picker's key; rendered by app.py on every page
+MODEL_KEY = "model_name"  # str: the sidebar picker's key; streamlit_app.py renders it
 CURRENT_IMAGE_KEY = "current_image28"  # (28, 28) float32 the explorer shows, or None
 EXAMPLE_KEY = "example_image28"  # (28, 28) float32 sent to the explorer, or None
 EXAMPLE_LABEL_KEY = "example_label"  # its true label (int) or None
@@ -22,7 +22,7 @@ EXAMPLE_LABEL_KEY = "example_label"  # its true label (int) or None
 EXAMPLE_SOURCE_KEY = "example_source"
 EXAMPLE_INDEX_KEY = "example_index"  # its MNIST test index (int) when it is one, for links
 PRESENTATION_KEY = "presentation"  # bool: the sidebar's presentation-mode toggle
-PREVIOUS_PAGE_KEY, CURRENT_PAGE_KEY = "_previous_page", "_current_page"  # set by app.py
+PREVIOUS_PAGE_KEY, CURRENT_PAGE_KEY = "_previous_page", "_current_page"  # set by streamlit_app.py
 EXPLORER_PAGE = "ui/explorer_page.py"
 
 

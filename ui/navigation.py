@@ -1,0 +1,34 @@
+"""The app's pages in sidebar order: one table for the navigation and the start-up warm-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page: its script (relative to streamlit_app.py's folder), sidebar title and icon."""
+
+    script: str
+    title: str
+    icon: str
+
+    @property
+    def url_path(self) -> str:
+        """The URL path st.Page gives a non-default page: the script's file stem."""
+        return PurePosixPath(self.script).stem
+
+
+PAGES = (  # the first is the default page, served at the root URL
+    PageSpec("ui/explorer_page.py", "Explorer", ":material/draw:"),
+    PageSpec("ui/calibration_page.py", "Calibration", ":material/straighten:"),
+    PageSpec("ui/gallery_page.py", "Gallery", ":material/photo_library:"),
+    PageSpec("ui/compare_page.py", "Compare models", ":material/compare:"),
+    PageSpec("ui/exhibit_page.py", "Double softmax", ":material/science:"),
+    PageSpec("ui/saliency_page.py", "Where the model looks", ":material/visibility:"),
+    PageSpec("ui/robustness_page.py", "Robustness", ":material/open_with:"),
+    PageSpec("ui/heads_page.py", "Softmax, sigmoid or regression?", ":material/call_split:"),
+    PageSpec("ui/replay_page.py", "Watch a model learn", ":material/replay:"),
+    PageSpec("ui/sets_page.py", "Prediction sets", ":material/checklist:"),
+    PageSpec("ui/checklist_page.py", "Debug by symptom", ":material/bug_report:"),
+)
