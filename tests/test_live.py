@@ -1,0 +1,32 @@
+"""The Explorer's plotly.js: the vendored cartesian bundle draws every trace the page sends."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from plotly.offline import get_plotlyjs_version
+
+from explorer.confidence import temperature_sweep
+from explorer.figures.explorer import explorer_figures
+from ui import live
+
+
+@pytest.mark.parametrize("ovr", [True, False], ids=["with cnn_ovr", "without cnn_ovr"])
+@pytest.mark.parametrize("logits", [np.zeros(10), np.linspace(-8, 12, 10)], ids=["idle", "digit"])
+def test_every_trace_the_explorer_draws_is_in_the_cartesian_bundle(logits, ovr):
+    logits = logits.astype(np.float32)
+    figures = explorer_figures(logits, np.ones((28, 28), np.float32), 1.5,
+                               temperature_sweep(logits), ovr_logits=logits if ovr else None)
+    types = {trace.type for figure in figures.values() for trace in figure.data}
+    assert types and types <= live.CARTESIAN_TRACES, types - live.CARTESIAN_TRACES
+
+
+def test_the_vendored_bundle_is_the_cartesian_build_of_plotly_pys_plotly_js():
+    head = live.CARTESIAN_JS.read_text()[:200]
+    assert f"plotly.js (cartesian - minified) v{get_plotlyjs_version()}" in head
+    assert live.plotly_source() == live.CARTESIAN_JS
+
+
+def test_without_a_matching_cartesian_bundle_the_full_one_is_served(monkeypatch, tmp_path):
+    monkeypatch.setattr(live, "CARTESIAN_JS", tmp_path / "plotly-cartesian-0.0.0.min.js")
+    source = live.plotly_source()
+    assert source.name == "plotly.min.js" and source.stat().st_size > 3_000_000
