@@ -64,6 +64,15 @@ def test_explorer_page_is_reachable_with_switch_page(canvas):
     assert any("Draw a digit" in info.value for info in at.info)
 
 
+def test_the_model_card_lists_every_layer_and_the_total_in_a_light_table(canvas):
+    need_checkpoints("cnn")
+    at = app().run()
+    table = next(md.value for md in at.markdown if md.value.startswith("| layer |"))
+    assert "| `conv2` | Conv2d | (1, 64, 24, 24) | 18,496 |" in table
+    assert table.endswith(f"| **total** | | | **{models.get_model('cnn').meta['params']:,}** |")
+    assert not at.dataframe  # the data grid's JavaScript is not worth ten rows
+
+
 @pytest.mark.parametrize("label", [0, 3, 7])
 def test_drawn_digit_is_predicted_with_all_charts(canvas, label):
     need_checkpoints("cnn")

@@ -48,12 +48,20 @@ def model_card(loaded: LoadedModel) -> None:
     if meta.get("note"):
         st.warning(meta["note"], icon="🧪")
     with st.expander("Layers: output shape for one 28×28 input, and parameters"):
-        rows = models.layer_rows(meta["arch"], meta["config"])
-        total = sum(row["params"] for row in rows)
-        st.dataframe(rows + [{"layer": "total", "type": "", "output shape": "", "params": total}],
-                     hide_index=True, width="stretch", key="explorer_layer_table")
+        # NB: a markdown table, not st.dataframe: that would make every first visit load and
+        # compile 1.3 MB more JavaScript (the data grid and Arrow) for a table of ten rows.
+        st.markdown(layer_markdown(models.layer_rows(meta["arch"], meta["config"])))
         st.caption("Activation functions called as torch functions (relu, max-pool) are not "
                    "modules, so they show only through the next layer's shape.")
+
+
+def layer_markdown(rows: list[dict]) -> str:
+    """The layer table as markdown: layer, type, output shape, parameters, and the total."""
+    lines = ["| layer | type | output shape | params |", "|---|---|---|---:|"]
+    lines += [f"| `{r['layer']}` | {r['type']} | {r['output shape']} | {r['params']:,} |"
+              for r in rows]
+    lines.append(f"| **total** | | | **{sum(r['params'] for r in rows):,}** |")
+    return "\n".join(lines)
 
 
 def invitation(canvas_rgba, sees_col, pred_col) -> None:
