@@ -41,10 +41,13 @@ def model_card(loaded: LoadedModel) -> None:
     test = meta.get("metrics", {}).get("test", {})
     accuracy = test.get("accuracy")
     acc_text = f"{accuracy:.2%}" if isinstance(accuracy, (int, float)) else "n/a"
-    st.markdown(
-        f"**{loaded.name}** — {meta.get('description', meta['arch'])}  \n"
-        f"test accuracy **{acc_text}** · fitted temperature **{meta['temperature']:.3f}** · "
-        f"**{meta['params']:,}** parameters · running on **{loaded.device}**")
+    st.markdown(f"**{loaded.name}** — {meta.get('description', meta['arch'])}")
+    # NB: metrics here also make the page load Streamlit's metric code, which the first
+    # stroke's Prediction would otherwise fetch and compile (+0.2-0.3 s on that stroke).
+    facts = {"Test accuracy": acc_text, "Fitted temperature": f"{meta['temperature']:.3f}",
+             "Parameters": f"{meta['params']:,}", "Running on": str(loaded.device)}
+    for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
+        column.metric(label, value)
     if meta.get("note"):
         st.warning(meta["note"], icon="🧪")
     with st.expander("Layers: output shape for one 28×28 input, and parameters"):
@@ -161,12 +164,16 @@ CAPTIONS = {
 
 
 @functools.lru_cache(maxsize=32)
-def _placeholder_json(usual: tuple[float, float], temperature: float,
-                      presenting: bool) -> dict[str, str]:
-    """The charts of uniform logits, as JSON: built once per axis, T and mode."""
+def _placeholder_json(usual: tuple[float, float], temperature: float, presenting: bool,
+                      ovr: bool) -> dict[str, str]:
+    """The charts of uniform logits, as JSON: built once per axis, T, mode and sigmoid kind.
+
+    NB: `ovr` (cnn_ovr loads) gives the sigmoid chart the bars a drawing will have: the same
+    frame, so the first stroke patches it too instead of redrawing it whole.
+    """
     zeros = np.zeros(10, dtype=np.float32)  # (10,) logits: a uniform softmax
     figures = explorer_figures(zeros, np.zeros((28, 28), dtype=np.float32), temperature,
-                               temperature_sweep(zeros), list(usual))
+                               temperature_sweep(zeros), list(usual), zeros if ovr else None)
     return {name: to_json(figures[f"explorer_{name}_chart"], presenting) for name in CAPTIONS}
 
 
@@ -177,11 +184,20 @@ def idle_charts(loaded: LoadedModel, temperature: float) -> None:
     placeholders are drawn only on a page's first blank run, so the first stroke too
     updates plots that already exist instead of building them.
     """
+    ovr = models.ovr_logits_for(np.zeros((28, 28), dtype=np.float32)) is not None
     placeholders = _placeholder_json(tuple(lab.usual_logit_range(loaded)), temperature,
-                                     live.presenting())
+                                     live.presenting(), ovr)
     live.charts(np.zeros(10), temperature, placeholders,
                 fitted_t=float(loaded.meta["temperature"]), fact="", argmax_constant=True,
                 captions=CAPTIONS, idle=True)
+    heads_link()  # NB: also on a blank canvas: the page stays put, and no first-stroke fetch
+
+
+def heads_link() -> None:
+    """The link under the sigmoid chart to the page with every kind of output head."""
+    st.page_link("ui/heads_page.py", icon=":material/call_split:",
+                 label="Softmax, sigmoid or regression? Every kind of output head on your "
+                       "drawing, and two digits at once")
 
 
 def live_charts(loaded: LoadedModel, logits: np.ndarray, temperature: float, figures: dict,
@@ -198,6 +214,4 @@ def live_charts(loaded: LoadedModel, logits: np.ndarray, temperature: float, fig
                 fitted_t=float(loaded.meta["temperature"]), fact=fact,
                 argmax_constant=sweep.argmax_constant, captions=CAPTIONS,
                 sigmoid_logits=ovr_logits)
-    st.page_link("ui/heads_page.py", icon=":material/call_split:",
-                 label="Softmax, sigmoid or regression? Every kind of output head on your "
-                       "drawing, and two digits at once")
+    heads_link()
