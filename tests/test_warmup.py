@@ -14,6 +14,7 @@ class FakeRuntime:
         self.behaviour = behaviour or {}
         self.clients: dict[str, warmup._HeadlessClient] = {}
         self.ran: list[str] = []
+        self.queries: list[str] = []
         self.closed: list[str] = []
 
     def connect_session(self, client, user_info):
@@ -24,6 +25,7 @@ class FakeRuntime:
     def handle_backmsg(self, session_id, msg):
         page = msg.rerun_script.page_name
         self.ran.append(page)
+        self.queries.append(msg.rerun_script.query_string)
         how = self.behaviour.get(page, "finish")
         if how == "raise":
             raise RuntimeError(f"{page} broke")
@@ -35,11 +37,13 @@ class FakeRuntime:
         self.closed.append(session_id)
 
 
-def test_every_page_is_run_once_in_sidebar_order_default_first():
+def test_every_page_is_run_in_sidebar_order_default_first_explorer_with_an_example_too():
     runtime = FakeRuntime()
     seconds = asyncio.run(warmup.warm_every_page(runtime))
-    assert runtime.ran == ["", *(spec.url_path for spec in navigation.PAGES[1:])]
-    assert list(seconds) == [spec.url_path for spec in navigation.PAGES]
+    assert runtime.ran == ["", "", *(spec.url_path for spec in navigation.PAGES[1:])]
+    assert runtime.queries[:2] == ["", "example=0"] and set(runtime.queries[2:]) == {""}
+    assert list(seconds)[:3] == ["explorer_page", "explorer_page?example=0", "calibration_page"]
+    assert len(seconds) == len(navigation.PAGES) + 1
     assert runtime.closed == list(runtime.clients)  # no session outlives its run
 
 
@@ -50,7 +54,7 @@ def test_a_page_that_fails_or_hangs_is_logged_and_the_others_still_run(monkeypat
     with caplog.at_level(logging.WARNING, logger="digit_explorer"):
         seconds = asyncio.run(warmup.warm_every_page(runtime))
     assert broken not in seconds and stuck not in seconds
-    assert len(seconds) == len(navigation.PAGES) - 2
+    assert len(seconds) == len(navigation.PAGES) + 1 - 2
     assert f"{broken} broke" in caplog.text and "ran over" in caplog.text
     assert runtime.closed == list(runtime.clients)
 
@@ -69,6 +73,6 @@ def test_the_served_app_answers_only_after_every_page_has_run():
         log = server.log_path.read_text(errors="replace")  # read as soon as the port answered
     finally:
         server.stop()
-    n = len(navigation.PAGES)
-    assert f"warm-up: {n} of {n} pages run" in log
+    n = sum(len(spec.warm_queries) for spec in navigation.PAGES)
+    assert f"warm-up: {n} of {n} page runs" in log
     assert "Traceback" not in log

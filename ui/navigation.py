@@ -12,6 +12,8 @@ class PageSpec:
     script: str
     title: str
     icon: str
+    # The URL query strings the start-up warm-up opens the page with ("": plain).
+    warm_queries: tuple[str, ...] = ("",)
 
     @property
     def url_path(self) -> str:
@@ -20,7 +22,8 @@ class PageSpec:
 
 
 PAGES = (  # the first is the default page, served at the root URL
-    PageSpec("ui/explorer_page.py", "Explorer", ":material/draw:"),
+    # With an example too: the path a stroke takes (prediction, figures, cnn_ovr) is warm.
+    PageSpec("ui/explorer_page.py", "Explorer", ":material/draw:", ("", "example=0")),
     PageSpec("ui/calibration_page.py", "Calibration", ":material/straighten:"),
     PageSpec("ui/gallery_page.py", "Gallery", ":material/photo_library:"),
     PageSpec("ui/compare_page.py", "Compare models", ":material/compare:"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 
@@ -37,17 +38,20 @@ class _HeadlessClient:
             self.finished = True
 
 
-async def run_page(runtime: Runtime, page_name: str, timeout: float = PAGE_TIMEOUT_S) -> float:
-    """Run one page ("" is the default) in a fresh headless session; its seconds.
+async def run_page(runtime: Runtime, page_name: str, query: str = "",
+                   timeout: float | None = None) -> float:
+    """Run one page ("" is the default) with a URL query in a fresh headless session; seconds.
 
     NB: call on the server's event loop (the Runtime's session API is not thread-safe).
     """
+    timeout = PAGE_TIMEOUT_S if timeout is None else timeout
     client = _HeadlessClient()
     session_id = runtime.connect_session(client, user_info={})
     started = time.perf_counter()
     try:
         runtime.handle_backmsg(session_id,
-                               BackMsg(rerun_script=ClientState(page_name=page_name)))
+                               BackMsg(rerun_script=ClientState(page_name=page_name,
+                                                                query_string=query)))
         while not client.finished:
             if time.perf_counter() - started > timeout:
                 raise TimeoutError(f"page {page_name or '(default)'!r} ran over {timeout:g} s")
@@ -58,14 +62,17 @@ async def run_page(runtime: Runtime, page_name: str, timeout: float = PAGE_TIMEO
 
 
 async def warm_every_page(runtime: Runtime) -> dict[str, float]:
-    """Run each page of the navigation once, default page first; seconds per URL path."""
+    """Run each page of the navigation with each of its warm-up queries, default page first;
+    seconds per page (its URL path, with "?query" when it has one)."""
     seconds: dict[str, float] = {}
     for index, spec in enumerate(navigation.PAGES):
         page_name = "" if index == 0 else spec.url_path
-        try:
-            seconds[spec.url_path] = await run_page(runtime, page_name)
-        except Exception as err:  # noqa: BLE001 - a page's failure must not stop the server
-            log.warning("warm-up of %s failed: %s", spec.url_path, err)
+        for query in spec.warm_queries:
+            name = f"{spec.url_path}?{query}" if query else spec.url_path
+            try:
+                seconds[name] = await run_page(runtime, page_name, query)
+            except Exception as err:  # noqa: BLE001 - a page's failure must not stop the server
+                log.warning("warm-up of %s failed: %s", name, err)
     return seconds
 
 
@@ -74,7 +81,10 @@ async def lifespan(_app):
     """st.App's lifespan: warm every page up before the port opens."""
     started = time.perf_counter()
     seconds = await warm_every_page(Runtime.instance())
-    log.info("warm-up: %d of %d pages run in %.1f s (%s)", len(seconds), len(navigation.PAGES),
+    gc.collect()
+    gc.freeze()  # NB: what the runs left alive is long-lived: out of the post-run GC (ui.models)
+    runs = sum(len(spec.warm_queries) for spec in navigation.PAGES)
+    log.info("warm-up: %d of %d page runs in %.1f s (%s)", len(seconds), runs,
              time.perf_counter() - started,
              ", ".join(f"{path} {s:.2f}" for path, s in seconds.items()))
     yield None
