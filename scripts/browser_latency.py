@@ -1,7 +1,7 @@
 """Stroke-to-answer latency in a real browser: the explorer against a bare canvas page.
 
-    python scripts/browser_latency.py                  # 20 strokes per page
-    python scripts/browser_latency.py --strokes 10 --checkpoint-dir /tmp/ck
+    python scripts/browser_latency.py                  # 3 page loads × 10 strokes per page
+    python scripts/browser_latency.py --page-loads 1 --strokes 10 --checkpoint-dir /tmp/ck
 
 In one run it serves scripts/bare_canvas_app.py (the same canvas, answered with no model)
 and app.py (the explorer, default model cnn) on two Streamlit servers, loads each in its
@@ -47,8 +47,8 @@ class Target:
     env: dict
     server: browser.StreamlitServer | None = None
     page: object = None
-    first: tuple[float, float] | None = None  # (latency, settled) of the warm-up stroke
-    plotly_first: bool | None = None  # window.Plotly loaded at the first stroke's mouse-down
+    first: list[tuple[float, float]] = field(default_factory=list)  # (latency, settled)
+    plotly_first: list[bool] = field(default_factory=list)  # window.Plotly at its mouse-down
     latency: list[float] = field(default_factory=list)
     settled: list[float] = field(default_factory=list)
     chart_changed: list[bool] = field(default_factory=list)  # a chart's SVG changed after up
@@ -59,8 +59,11 @@ class Target:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--strokes", type=int, default=20,
-                        help="strokes per page, the first (warm-up) reported apart")
+    parser.add_argument("--strokes", type=int, default=10,
+                        help="strokes per page load, the first reported apart")
+    parser.add_argument("--page-loads", type=int, default=3,
+                        help="times each page is (re)loaded; each load's first stroke is a "
+                             "first stroke")
     parser.add_argument("--checkpoint-dir", default=None,
                         help="folder holding cnn/ for the explorer, passed as "
                              "EXPLORER_CHECKPOINT_DIR (None: the project's checkpoints/)")
@@ -69,8 +72,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--quiet-ms", type=int, default=500,
                         help="a run counts as settled after this long without DOM changes")
     args = parser.parse_args(argv)
-    if args.strokes < 2:
-        parser.error("--strokes must be at least 2 (the first is a warm-up)")
+    if args.strokes < 2 or args.page_loads < 1:
+        parser.error("--strokes must be at least 2 (the first is apart), --page-loads 1")
     return args
 
 
@@ -101,8 +104,8 @@ def measure(target: Target, index: int, args) -> None:
         browser.open_app(target.page, target.server.url, timeout=args.timeout)
         return
     if index == 0:
-        target.first = (result["answer"], result["settled"])
-        target.plotly_first = result["plotly"]
+        target.first.append((result["answer"], result["settled"]))
+        target.plotly_first.append(result["plotly"])
         return
     target.latency.append(result["answer"])
     target.settled.append(result["settled"])
@@ -125,7 +128,7 @@ def report(targets: list[Target], load_before, load_after) -> None:
           f"{' / '.join(f'{x:.2f}' for x in load_after)} after")
     for title, attr in (("mouse-up -> 'Prediction' value in the DOM (answer)", "latency"),
                         ("mouse-up -> last DOM change of the run (settled)", "settled")):
-        print(f"\n{title} (seconds; first stroke left out)")
+        print(f"\n{title} (seconds; each load's first stroke left out)")
         print(f"{'page':<10}{'n':>4}{'median':>9}{'p95':>9}{'min':>9}{'max':>9}")
         for t in targets:
             print(f"{t.name:<10}{stats(getattr(t, attr))}")
@@ -148,15 +151,17 @@ def report_first(targets: list[Target]) -> None:
     print("\nfirst stroke after page load (answer / settled; later strokes' medians + "
           f"{FIRST_TARGET_S:.3f} s at most):")
     for t in targets:
-        if t.first is None or not t.settled:
+        if not t.first or not t.settled:
             print(f"  {t.name:<10}failed")
             continue
         limit = np.median(t.settled) + FIRST_TARGET_S
-        verdict = "met" if t.first[1] <= limit else "MISSED"
+        answer, settled = np.median(np.asarray(t.first), axis=0)
+        verdict = "met" if settled <= limit else "MISSED"
         plotly = "" if t.name != "explorer" else "; plotly.js loaded at its mouse-down: " + \
-            {None: "unknown", True: "yes", False: "no"}[t.plotly_first]
-        print(f"  {t.name:<10}{t.first[0]:.3f} s / {t.first[1]:.3f} s (settled at most "
-              f"{limit:.3f} s: {verdict}){plotly}")
+            f"{sum(x is True for x in t.plotly_first)} of {len(t.plotly_first)}"
+        print(f"  {t.name:<10}median of {len(t.first)}: {answer:.3f} s / {settled:.3f} s "
+              f"(settled at most {limit:.3f} s: {verdict}; each: "
+              f"{', '.join(f'{s:.3f}' for _, s in t.first)}){plotly}")
 
 
 def report_targets(bare: Target, explorer: Target) -> None:
@@ -200,11 +205,15 @@ def run(targets: list[Target], args) -> None:
             for t in targets:
                 t.page, _ = browser.new_live_page(chromium)
                 browser.open_app(t.page, t.server.url, timeout=max(60.0, args.timeout))
-            print(f"explorer model: {picked_model(targets[1].page)}; {args.strokes} strokes "
-                  "per page, bare and explorer in turn", flush=True)
-            for index in range(args.strokes):
+            print(f"explorer model: {picked_model(targets[1].page)}; {args.page_loads} loads × "
+                  f"{args.strokes} strokes per page, bare and explorer in turn", flush=True)
+            for load in range(args.page_loads):
                 for t in targets:
-                    measure(t, index, args)
+                    if load:
+                        browser.open_app(t.page, t.server.url, timeout=max(60.0, args.timeout))
+                for index in range(args.strokes):
+                    for t in targets:
+                        measure(t, index, args)
         finally:
             chromium.close()
 
