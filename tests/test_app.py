@@ -54,6 +54,13 @@ def test_blank_canvas_invites_drawing_and_shows_no_charts_of_noise(canvas):
     assert call["return_image_data"] and call["update_streamlit"]
     assert (call["stroke_color"], call["background_color"]) == ("#FFFFFF", "#000000")
     assert (call["width"], call["height"], call["drawing_mode"]) == (SIDE, SIDE, "freedraw")
+    # Each placeholder has the traces a drawing's chart will have (bars, lines): the first
+    # stroke then patches every chart instead of redrawing one whole.
+    canvas.image, _ = canvas_from_digit(3)
+    drawn = live_data(at.run(), "charts")
+    for name, spec in charts["figures"].items():
+        traces = [t["type"] for t in json.loads(spec)["data"]]
+        assert traces == [t["type"] for t in json.loads(drawn["figures"][name])["data"]], name
 
 
 def test_explorer_page_is_reachable_with_switch_page(canvas):
