@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from explorer import checkpoints
 from explorer.augment import AugmentConfig, random_augment
-from explorer.checkpoints import META, WEIGHTS, choose_device, save_checkpoint
+from explorer.checkpoint_guard import refusal
+from explorer.checkpoints import choose_device, save_checkpoint
 from explorer.data import DataError, load_mnist, load_test_split, split_train_val
 from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val
 from explorer.heads import TASKS, Task, compose_pairs, head_metrics, random_pairs, scoring_set
@@ -243,41 +244,11 @@ def fail(message: str):
     raise SystemExit(2)
 
 
-def holds_checkpoint(folder: Path) -> bool:
-    return (folder / WEIGHTS).exists() or (folder / META).exists()
-
-
-def describe_checkpoint(folder: Path) -> str:
-    """"a checkpoint (test accuracy 99.40%)" from its meta.json, as far as that reads."""
-    try:
-        meta = json.loads((folder / META).read_text())
-        accuracy = f"test accuracy {float(meta['metrics']['test']['accuracy']):.2%}"
-    except (OSError, ValueError, TypeError, KeyError):
-        accuracy = "unknown accuracy"
-    return f"a checkpoint ({accuracy})"
-
-
-def is_inside(path: Path, folder: Path) -> bool:
-    return path.resolve().is_relative_to(folder.resolve())
-
-
 def check_out(out: Path | None, args: argparse.Namespace) -> None:
-    """Refuse before any work if writing `out` could lose a model; None is a fresh temp dir."""
-    if out is None:
-        return
-    if args.dry_run and is_inside(out, checkpoints.CHECKPOINT_DIR):
-        fail(f"--dry-run never writes into the shipped checkpoints folder "
-             f"{checkpoints.CHECKPOINT_DIR}, and --out {out} is inside it; drop --out (a "
-             f"fresh temporary folder is used) or pass --out NEW_FOLDER outside it.")
-    if not holds_checkpoint(out):
-        return
-    what = describe_checkpoint(out)
-    if args.dry_run:
-        fail(f"{out} already holds {what}; --dry-run never overwrites a checkpoint: drop "
-             f"--out (a fresh temporary folder is used) or pass --out NEW_FOLDER.")
-    if not args.force:
-        fail(f"{out} already holds {what}; not overwriting it. Pass --force to replace it, "
-             f"or --out NEW_FOLDER to keep it.")
+    """Refuse before any work if writing `out` could lose a model (explorer.checkpoint_guard)."""
+    message = refusal(out, args.dry_run, args.force)
+    if message:
+        fail(message)
 
 
 def main(argv=None) -> dict:

@@ -203,3 +203,19 @@ def test_fitted_temperature_lowers_validation_nll_without_changing_argmax(name, 
     assert (softmax(logits, t).argmax(1) == logits.argmax(1)).all()
     assert nll(logits, y[val], t) == pytest.approx(
         loaded.meta["metrics"]["validation"]["val_nll_fitted_t"], rel=1e-4)
+
+
+def test_the_output_guard_says_why_before_anything_is_lost(tmp_path):
+    from explorer.checkpoint_guard import refusal
+
+    shipped = checkpoints.CHECKPOINT_DIR / "cnn"
+    assert refusal(None, dry_run=True, force=False) is None  # a fresh temporary folder
+    assert refusal(tmp_path / "new", dry_run=False, force=False) is None
+    assert "never writes into the shipped" in refusal(shipped, dry_run=True, force=True)
+    if (shipped / "meta.json").exists():
+        assert "Pass --force" in refusal(shipped, dry_run=False, force=False)
+        assert refusal(shipped, dry_run=False, force=True) is None  # retraining on purpose
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "meta.json").write_text("{not json")
+    message = refusal(tmp_path / "old", dry_run=True, force=True)
+    assert "unknown accuracy" in message and "never overwrites" in message
