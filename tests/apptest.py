@@ -50,10 +50,22 @@ APP = "../streamlit_app.py"
 SIDE = CANVAS_SIDE
 
 
+def mnist_index(label: int, nth: int = 0) -> int:
+    """The index of the nth MNIST test digit of a class."""
+    _, labels = load_test_split()
+    return int(np.flatnonzero(labels == label)[nth])
+
+
+def mnist_digit(label: int, nth: int = 0) -> np.ndarray:
+    """The nth MNIST test digit of a class, (28, 28) float32 in [0, 1]."""
+    images, _ = load_test_split()
+    return images[mnist_index(label, nth)].astype(np.float32) / 255.0
+
+
 def canvas_from_digit(label: int) -> tuple[np.ndarray, int]:
     """A real MNIST test digit of a class, upscaled to a white-on-black 280×280 RGBA canvas."""
-    images, labels = load_test_split()
-    index = int(np.flatnonzero(labels == label)[0])
+    images, _ = load_test_split()
+    index = mnist_index(label)
     grey = Image.fromarray(images[index]).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
     rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
     rgba[..., :3] = np.asarray(grey)[..., None]

@@ -1,15 +1,13 @@
 """The debugging checklist with AppTest: every symptom opens, live on the drawing and test set."""
 from __future__ import annotations
 
-import numpy as np
-
-from explorer.data import load_test_split
 from tests.apptest import (
     assert_clean,
     blank_canvas,
     chart_keys,
     install_canvas,
     metric,
+    mnist_digit,
     need_checkpoints,
     open_page,
 )
@@ -22,8 +20,7 @@ SYMPTOMS = ("Confident and wrong", "Always unsure", "Loss not going down",
 def test_every_symptom_has_its_exhibit_check_fix_and_link(monkeypatch):
     install_canvas(monkeypatch, blank_canvas)
     need_checkpoints("cnn", "mlp", "mlp_softmax", "cnn_multilabel", "cnn_pair_softmax")
-    images, labels = load_test_split()
-    at = open_page(PAGE, image28=images[int(np.flatnonzero(labels == 3)[0])] / 255.0)
+    at = open_page(PAGE, image28=mnist_digit(3))
     assert_clean(at)
     assert [e.label for e in at.expander] == list(SYMPTOMS)
     text = " ".join(md.value for md in at.markdown)

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from explorer.confidence import sigmoid, softmax
-from explorer.data import load_test_split
 from tests.apptest import (
     FakeCanvas,
     assert_clean,
     chart_keys,
     chart_spec,
     install_canvas,
+    mnist_digit,
     need_checkpoints,
     open_page,
     values,
@@ -35,11 +35,6 @@ def wide(monkeypatch) -> FakeCanvas:
     return fake
 
 
-def digit(label: int, nth: int = 0) -> np.ndarray:
-    images, labels = load_test_split()
-    return images[int(np.flatnonzero(labels == label)[nth])].astype(np.float32) / 255.0
-
-
 def wide_canvas(left: int | None, right: int | None) -> np.ndarray:
     """A 560×280 white-on-black canvas with MNIST test digits drawn large in each half."""
     from PIL import Image
@@ -48,7 +43,7 @@ def wide_canvas(left: int | None, right: int | None) -> np.ndarray:
     canvas[..., 3] = 255
     for offset, label in ((0, left), (280, right)):
         if label is not None:
-            grey = Image.fromarray((digit(label) * 255).astype(np.uint8)).resize((280, 280))
+            grey = Image.fromarray((mnist_digit(label) * 255).astype(np.uint8)).resize((280, 280))
             canvas[:, offset:offset + 280, :3] = np.asarray(grey)[..., None]
     return canvas
 
@@ -63,7 +58,7 @@ def test_without_a_drawing_the_page_invites_one_and_still_offers_two_digits(wide
 
 def test_every_head_reads_the_same_drawing(wide):
     need_checkpoints(*SINGLE)
-    at = open_page(PAGE, image28=digit(4))
+    at = open_page(PAGE, image28=mnist_digit(4))
     assert_clean(at)
     assert {"heads_softmax", "heads_ovr", "heads_regress", "heads_binary"} <= chart_keys(at)
     softmax_bars = values(chart_spec(at, "heads_softmax")["data"][-1]["y"])

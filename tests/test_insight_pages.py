@@ -14,7 +14,6 @@ from streamlit.testing.v1 import AppTest
 
 from explorer import registry
 from explorer.checkpoints import CHECKPOINT_DIR
-from explorer.data import load_test_split
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
 from tests.apptest import (
     assert_clean,
@@ -23,6 +22,7 @@ from tests.apptest import (
     chart_spec,
     install_canvas,
     metric,
+    mnist_digit,
     need_checkpoints,
     only_checkpoints,
     open_page,
@@ -43,14 +43,6 @@ NEEDS = {EXHIBIT: ("mlp", "mlp_softmax"), SALIENCY: (), ROBUSTNESS: ()}  # beyon
 def stand_in_canvas(monkeypatch):
     """A stand-in canvas component (blank) and the project's own checkpoints."""
     install_canvas(monkeypatch, blank_canvas)
-
-
-def test_digit(label: int) -> np.ndarray:
-    images, labels = load_test_split()
-    return images[int(np.flatnonzero(labels == label)[0])].astype(np.float32) / 255.0
-
-
-test_digit.__test__ = False  # a helper, not a test
 
 
 # --- Every page, with and without a drawing ---------------------------------------------------
@@ -75,7 +67,7 @@ def test_page_without_a_drawing_invites_one_and_can_load_an_example(page, monkey
 @pytest.mark.parametrize("model", ["cnn", "mlp", "mlp_softmax"])
 def test_page_with_a_drawing_runs_cleanly_for_every_model(page, model):
     need_checkpoints(model, *NEEDS[page])
-    at = open_page(page, model, test_digit(7))
+    at = open_page(page, model, mnist_digit(7))
     assert_clean(at)
     assert not any(LOAD_KEYS[page] == b.key for b in at.button)
     assert len(at.get("plotly_chart")) >= 2
@@ -85,7 +77,7 @@ def test_an_example_queued_for_the_explorer_is_used_when_no_drawing_is_current()
     need_checkpoints("cnn")
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    at.session_state[state.EXAMPLE_KEY] = test_digit(4)
+    at.session_state[state.EXAMPLE_KEY] = mnist_digit(4)
     at.session_state[state.EXAMPLE_SOURCE_KEY] = "MNIST test #4"
     at.switch_page(ROBUSTNESS).run()
     assert_clean(at)
@@ -95,7 +87,7 @@ def test_an_example_queued_for_the_explorer_is_used_when_no_drawing_is_current()
 # --- Double softmax ---------------------------------------------------------------------------
 def test_exhibit_page_shows_the_bound_and_the_measured_max_below_it():
     need_checkpoints("mlp", "mlp_softmax")
-    at = open_page(EXHIBIT, image28=test_digit(3))
+    at = open_page(EXHIBIT, image28=mnist_digit(3))
     assert_clean(at)
     assert metric(at, "Bound e/(e+9)") == "0.2320"
     measured = float(metric(at, "Measured max, test set"))
@@ -128,7 +120,7 @@ def test_exhibit_page_shows_both_histories_and_metrics_from_meta():
 def test_exhibit_page_without_the_exhibit_checkpoint_explains_and_shows_the_rest(
         monkeypatch, tmp_path):
     only_checkpoints(monkeypatch, tmp_path, "mlp")
-    at = open_page(EXHIBIT, "mlp", test_digit(2))
+    at = open_page(EXHIBIT, "mlp", mnist_digit(2))
     assert not at.exception
     assert any("--arch mlp_softmax" in e.value for e in at.error)
     assert metric(at, "Bound e/(e+9)") == "0.2320"
@@ -144,7 +136,7 @@ def heat(spec: dict, trace: int = 0) -> np.ndarray:
 
 def test_saliency_page_for_the_cnn_shows_a_map_and_32_feature_maps():
     need_checkpoints("cnn")
-    at = open_page(SALIENCY, "cnn", test_digit(7))
+    at = open_page(SALIENCY, "cnn", mnist_digit(7))
     assert_clean(at)
     saliency = heat(chart_spec(at, "saliency_map"))
     assert saliency.shape == (28, 28) and np.isfinite(saliency).all()
@@ -157,7 +149,7 @@ def test_saliency_page_for_the_cnn_shows_a_map_and_32_feature_maps():
 
 def test_saliency_class_and_method_change_the_map():
     need_checkpoints("cnn")
-    at = open_page(SALIENCY, "cnn", test_digit(7))
+    at = open_page(SALIENCY, "cnn", mnist_digit(7))
     predicted = heat(chart_spec(at, "saliency_map"))
     at.selectbox(key="saliency_class").set_value(1).run()
     assert_clean(at)
@@ -175,7 +167,7 @@ def test_saliency_class_and_method_change_the_map():
 @pytest.mark.parametrize("model", ["mlp", "mlp_softmax"])
 def test_saliency_page_for_the_mlps_shows_units_and_their_weights(model):
     need_checkpoints(model)
-    at = open_page(SALIENCY, model, test_digit(0))
+    at = open_page(SALIENCY, model, mnist_digit(0))
     assert_clean(at)
     assert "feature_maps" not in chart_keys(at)
     units = chart_spec(at, "top_units")["data"][0]
@@ -195,20 +187,20 @@ def test_saliency_page_for_the_mlps_shows_units_and_their_weights(model):
 
 def test_saliency_page_leaves_the_cached_model_untouched():
     need_checkpoints("cnn")
-    at = open_page(SALIENCY, "cnn", test_digit(5))
+    at = open_page(SALIENCY, "cnn", mnist_digit(5))
     assert_clean(at)
     loaded = models.get_model("cnn")  # the same st.cache_resource the page used
     assert not loaded.model.training
     assert all(not p.requires_grad and p.grad is None for p in loaded.model.parameters())
     with torch.inference_mode():
-        out = loaded.model(torch.from_numpy(test_digit(5))[None, None])
+        out = loaded.model(torch.from_numpy(mnist_digit(5))[None, None])
     assert int(out.argmax()) == 5
 
 
 # --- Robustness ---------------------------------------------------------------------------------
 def test_a_big_rotation_changes_the_prediction_shown():
     need_checkpoints("cnn")
-    at = open_page(ROBUSTNESS, "cnn", test_digit(7))
+    at = open_page(ROBUSTNESS, "cnn", mnist_digit(7))
     assert_clean(at)
     assert metric(at, "Prediction") == "7"
     before = values(chart_spec(at, "robust_probs")["data"][1]["y"])
@@ -228,7 +220,7 @@ def test_a_big_rotation_changes_the_prediction_shown():
 
 def test_robustness_sweep_has_ten_curves_over_41_values_and_marks_the_slider():
     need_checkpoints("cnn")
-    at = open_page(ROBUSTNESS, "cnn", test_digit(1))
+    at = open_page(ROBUSTNESS, "cnn", mnist_digit(1))
     at.selectbox(key="robust_sweep_param").set_value("rotate").run()
     at.slider(key="robust_rotate").set_value(45.0).run()
     assert_clean(at)
@@ -244,6 +236,6 @@ def test_robustness_sweep_has_ten_curves_over_41_values_and_marks_the_slider():
 
 def test_robustness_page_names_where_the_distortions_apply():
     need_checkpoints("cnn")
-    at = open_page(ROBUSTNESS, image28=test_digit(1))
+    at = open_page(ROBUSTNESS, image28=mnist_digit(1))
     text = " ".join(md.value for md in at.markdown)
     assert "applied to the 28×28 image the model sees, after preprocessing" in text

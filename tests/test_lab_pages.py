@@ -24,6 +24,8 @@ from tests.apptest import (
     blank_canvas,
     install_canvas,
     metrics,
+    mnist_digit,
+    mnist_index,
     need_checkpoints,
     only_checkpoints,
     open_page,
@@ -51,9 +53,7 @@ def mlp_logits() -> np.ndarray:
 
 
 def digit_image(label: int = 7) -> tuple[np.ndarray, int]:
-    images, labels = load_test_split()
-    index = int(np.flatnonzero(labels == label)[0])
-    return images[index].astype(np.float32) / 255.0, index
+    return mnist_digit(label), mnist_index(label)
 
 
 def shown_examples(at: AppTest) -> list[tuple[int, int, int, float]]:

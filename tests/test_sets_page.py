@@ -6,13 +6,13 @@ import json
 import numpy as np
 import pytest
 
-from explorer.data import load_test_split
 from tests.apptest import (
     assert_clean,
     blank_canvas,
     chart_keys,
     install_canvas,
     metrics,
+    mnist_digit,
     need_checkpoints,
     open_page,
 )
@@ -25,14 +25,9 @@ def stand_in_canvas(monkeypatch):
     install_canvas(monkeypatch, blank_canvas)
 
 
-def digit(label: int) -> np.ndarray:
-    images, labels = load_test_split()
-    return images[int(np.flatnonzero(labels == label)[0])].astype(np.float32) / 255.0
-
-
 def test_a_clear_digit_gets_a_one_class_set_and_the_test_set_charts_show():
     need_checkpoints("cnn")
-    at = open_page(PAGE, image28=digit(4))
+    at = open_page(PAGE, image28=mnist_digit(4))
     assert_clean(at)
     assert metrics(at, "LAC set at α = 0.05") == ["{4}"]
     assert metrics(at, "APS set at α = 0.05")[0].startswith("{4")
