@@ -136,8 +136,13 @@ def live_data(at: AppTest, view: str) -> dict | None:
 
 
 def _live_figures(at: AppTest) -> dict[str, str]:
-    """The live component's figures (JSON) by their Explorer keys."""
+    """The live component's figures (JSON) by their keys: the Explorer's and every page's
+    ui.widgets.chart."""
     out = {}
+    for element in at.get("bidi_component"):
+        data = json.loads(element.proto.json) if element.proto.json else {}
+        if element.proto.component_name == "digit_explorer.live" and data.get("view") == "figure":
+            out[data["key"]] = data["figure"]
     sees, charts = live_data(at, "sees"), live_data(at, "charts")
     if sees:
         out["explorer_model_sees"] = sees["figure"]
@@ -147,7 +152,7 @@ def _live_figures(at: AppTest) -> dict[str, str]:
 
 
 def chart_spec(at: AppTest, key: str) -> dict:
-    """A chart's figure JSON: an st.plotly_chart's, or one the live component draws."""
+    """A chart's figure JSON: one the live component draws, or an st.plotly_chart's."""
     live_figures = _live_figures(at)
     if key in live_figures:
         return json.loads(live_figures[key])

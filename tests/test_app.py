@@ -284,17 +284,17 @@ def test_naive_resize_comparison_survives_a_blank_canvas(canvas):
     need_checkpoints("cnn")
     canvas.image, _ = canvas_from_digit(9)
     at = app().run()
-    assert "explorer_naive_sees" not in {c.key for c in at.get("plotly_chart")}
+    assert "explorer_naive_sees" not in chart_keys(at)
     at.toggle(key="explorer_show_naive").set_value(True).run()
     assert_clean(at)
-    assert "explorer_naive_sees" in {c.key for c in at.get("plotly_chart")}
+    assert "explorer_naive_sees" in chart_keys(at)
     assert any("Squashing all" in c.value for c in at.caption)
     canvas.image = None
     at.run()  # blank: the toggle is not rendered, Streamlit drops its widget state
     canvas.image, _ = canvas_from_digit(9)
     at.run()
     assert at.toggle(key="explorer_show_naive").value
-    assert "explorer_naive_sees" in {c.key for c in at.get("plotly_chart")}
+    assert "explorer_naive_sees" in chart_keys(at)
 
 
 def test_temperature_survives_runs_without_the_slider(canvas):

@@ -22,6 +22,7 @@ from explorer.inference import predict_logits
 from tests.apptest import (
     assert_clean,
     blank_canvas,
+    chart_keys,
     install_canvas,
     metrics,
     mnist_digit,
@@ -196,7 +197,7 @@ def test_compare_shows_one_block_per_model():
     assert metrics(at, "Prediction") == expected
     missing = set(registry.names()) - set(shipped())
     assert len([e for e in at.error if "scripts/train.py" in e.value]) == len(missing)
-    assert "compare_agreement" in {c.key for c in at.get("plotly_chart")}
+    assert "compare_agreement" in chart_keys(at)
     sent = shown_examples_compare(at)
     assert sent, "no disagreements shown"
 

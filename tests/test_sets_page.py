@@ -1,8 +1,6 @@
 """The prediction-sets page with AppTest: sets for the drawing, coverage, sizes, risk–coverage."""
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
@@ -10,6 +8,7 @@ from tests.apptest import (
     assert_clean,
     blank_canvas,
     chart_keys,
+    chart_spec,
     install_canvas,
     metrics,
     mnist_digit,
@@ -54,6 +53,5 @@ def test_without_a_drawing_the_test_set_part_still_shows():
     assert_clean(at)
     assert any("No drawing yet" in info.value for info in at.info)
     assert "sets_risk" in chart_keys(at)
-    marks = [t["name"] for t in json.loads(
-        next(c for c in at.get("plotly_chart") if c.key == "sets_risk").proto.spec)["data"]]
+    marks = [t["name"] for t in chart_spec(at, "sets_risk")["data"]]
     assert any("not a digit" in name for name in marks)

@@ -80,8 +80,7 @@ def setting_column(i: int, setting: tuple[str, float, str], logits, labels, base
     rel = reliability(softmax(logits, temperature), labels, N_BINS)
     confidence = None if drawing_logits is None \
         else float(softmax(drawing_logits, temperature).max())
-    st.plotly_chart(reliability_figure(rel, confidence), key=f"reliability_{i}",
-                    config=widgets.export_config(f"reliability_{i}"))
+    widgets.chart(reliability_figure(rel, confidence), f"reliability_{i}")
     st.caption(f"Top: accuracy per confidence bin at T = {temperature:.3g}, orange: the gap "
                "to the diagonal, red ★: your drawing's bin. Bottom: confidence histogram, "
                "images per bin (log scale).")

@@ -57,8 +57,7 @@ def always_unsure(loaded, image28) -> None:
 def loss_not_going_down(loaded, image28) -> None:
     histories = {name: models.get_model(name).meta.get("history", [])
                  for name in ("mlp", "mlp_softmax")}
-    st.plotly_chart(history_figure(histories, np.log(1 + 9 / np.e)), key="checklist_history",
-                    width="stretch", config=widgets.export_config("checklist_history"))
+    widgets.chart(history_figure(histories, np.log(1 + 9 / np.e)), "checklist_history")
     st.markdown("**Confirm:** the loss flattens far above 0 from the first epoch: with a "
                 "softmax before `CrossEntropyLoss` it cannot go below log(1 + 9/e) ≈ 1.46. "
                 "**Fix:** drop the extra `nn.Softmax`; the loss takes logits.")

@@ -39,9 +39,8 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
     # Full column width: the badge never truncates.
     st.markdown(widgets.verdict_badge(summary.verdict))
     probs = softmax(logits, temperature)  # (10,): raw outputs softmaxed, as on the Explorer
-    st.plotly_chart(probs_figure(probs, "", height=230, name="softmax", labels=False),
-                    key=f"compare_probs_{name}",
-                    config=widgets.export_config(f"compare_probs_{name}"))
+    widgets.chart(probs_figure(probs, "", height=230, name="softmax", labels=False),
+                  f"compare_probs_{name}")
     if not loaded.outputs_logits:
         st.caption("Outputs already are probabilities; softmax again (as on the Explorer) "
                    "squashes them towards 1/10.")
@@ -85,8 +84,7 @@ def agreement_section(models: dict) -> None:
     disagree = gallery.disagreements(logits_by_model)
     map_col, text_col = st.columns([1, 1], gap="large")
     with map_col:
-        st.plotly_chart(agreement_figure(names, matrix), key="compare_agreement",
-                    config=widgets.export_config("compare_agreement"))
+        widgets.chart(agreement_figure(names, matrix), "compare_agreement")
         st.caption("Share of test images on which each pair of models predicts the same digit.")
     with text_col:
         for name, z in logits_by_model.items():

@@ -54,19 +54,18 @@ def on_drawing(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
     cols = st.columns(3)
     if mlp is not None:
         probs = softmax(models.logits_for(mlp, image28))  # (10,)
-        cols[0].plotly_chart(probs_figure(probs, "mlp: softmax(logits)<br>a real "
-                             "probability, free to reach 1"), key="exhibit_mlp_chart",
-                    config=widgets.export_config("exhibit_mlp_chart"))
+        widgets.chart(probs_figure(probs, "mlp: softmax(logits)<br>a real "
+                                   "probability, free to reach 1"),
+                      "exhibit_mlp_chart", where=cols[0])
     if exhibit is None:
         return
     own = models.logits_for(exhibit, image28).astype(np.float64)  # (10,) already probabilities
-    cols[1].plotly_chart(probs_figure(own, "mlp_softmax: its own outputs<br>already "
-                         "probabilities (nn.Softmax)"), key="exhibit_own_chart",
-                    config=widgets.export_config("exhibit_own_chart"))
-    cols[2].plotly_chart(probs_figure(double_softmax(own), "softmax(mlp_softmax outputs)"
-                         "<br>what CrossEntropyLoss sees", bound=DOUBLE_SOFTMAX_BOUND),
-                         key="exhibit_double_chart",
-                    config=widgets.export_config("exhibit_double_chart"))
+    widgets.chart(probs_figure(own, "mlp_softmax: its own outputs<br>already "
+                               "probabilities (nn.Softmax)"),
+                  "exhibit_own_chart", where=cols[1])
+    widgets.chart(probs_figure(double_softmax(own), "softmax(mlp_softmax outputs)"
+                               "<br>what CrossEntropyLoss sees", bound=DOUBLE_SOFTMAX_BOUND),
+                  "exhibit_double_chart", where=cols[2])
     cols[2].caption(f"Softmaxed again, no class can pass the dashed bound "
                     f"{DOUBLE_SOFTMAX_BOUND:.3f}, however sure the exhibit is.")
 
@@ -85,9 +84,8 @@ def bound_section(exhibit: LoadedModel | None) -> None:
     measured_col.metric("Measured max, test set", f"{double.max():.4f}",
                         help="The largest softmax(exhibit outputs) over all 10,000 test images "
                              "and all ten classes")
-    left.plotly_chart(bound_figure(double.max(axis=0), DOUBLE_SOFTMAX_BOUND),
-                      key="exhibit_bound_chart",
-                    config=widgets.export_config("exhibit_bound_chart"))
+    widgets.chart(bound_figure(double.max(axis=0), DOUBLE_SOFTMAX_BOUND), "exhibit_bound_chart",
+                  where=left)
 
 
 def loss_floor(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
@@ -133,9 +131,7 @@ def history_and_metrics(mlp: LoadedModel | None, exhibit: LoadedModel | None) ->
     histories = {m.name: m.meta["history"] for m in (mlp, exhibit)
                  if m is not None and m.meta.get("history")}
     if histories:
-        st.plotly_chart(history_figure(histories, DOUBLE_SOFTMAX_MIN_LOSS),
-                        key="exhibit_history_chart",
-                    config=widgets.export_config("exhibit_history_chart"))
+        widgets.chart(history_figure(histories, DOUBLE_SOFTMAX_MIN_LOSS), "exhibit_history_chart")
         st.caption("Solid: training set (with augmentation and dropout); dashed: validation. "
                    "The exhibit's loss can't cross the dotted floor.")
     rows = metrics_rows(mlp, exhibit)

@@ -113,9 +113,8 @@ def naive_comparison(loaded: LoadedModel, naive28: np.ndarray | None, ours: int)
     logits = models.logits_for(loaded, naive28)
     probs = softmax(logits)
     guess = int(np.argmax(logits))
-    st.plotly_chart(image_figure(naive28, "Naive resize", 200),
-                    width="content", key="explorer_naive_sees",
-                    config=widgets.export_config("explorer_naive_sees"))
+    widgets.chart(image_figure(naive28, "Naive resize", 200), "explorer_naive_sees",
+                  width="content")
     agree = "same as" if guess == ours else "differs from"
     st.caption(f"Squashing all 280×280 px to 28×28 without cropping or centring: "
                f"the model says **{guess}** (p = {probs.max():.3f}), {agree} our {ours}.")

@@ -74,9 +74,7 @@ def main() -> None:
                     f"{int(wrong.sum()):,} mistakes on 10,000.")
     cell = None if true_class is None or predicted is None else (true_class, predicted)
     with matrix_col:
-        st.plotly_chart(confusion_figure(confusion_matrix(logits, labels), cell),
-                        key="gallery_confusion",
-                    config=widgets.export_config("gallery_confusion"))
+        widgets.chart(confusion_figure(confusion_matrix(logits, labels), cell), "gallery_confusion")
         st.caption("Confusion matrix: rows are true labels, columns predictions; colour on a "
                    "log scale so single mistakes show. Pick a cell with the two class "
                    "selectboxes.")

@@ -20,16 +20,14 @@ from ui import widgets
 def softmax_panel(image28) -> None:
     logits = hv.outputs("cnn", image28)
     probs = softmax(logits)
-    st.plotly_chart(probs_figure(probs, two_line_title("Softmax (cnn)", f"Σ = {probs.sum():.3f}"),
-                                 labels=False), key="heads_softmax", width="stretch",
-                    config=widgets.export_config("heads_softmax"))
+    widgets.chart(probs_figure(probs, two_line_title("Softmax (cnn)", f"Σ = {probs.sum():.3f}"),
+                               labels=False), "heads_softmax")
     hv.uses("softmax")
 
 
 def ovr_panel(image28) -> None:
     logits = hv.outputs("cnn_ovr", image28)
-    st.plotly_chart(sigmoid_figure(logits, 1.0, "One-vs-rest σ (cnn_ovr)"), key="heads_ovr",
-                    width="stretch", config=widgets.export_config("heads_ovr"))
+    widgets.chart(sigmoid_figure(logits, 1.0, "One-vs-rest σ (cnn_ovr)"), "heads_ovr")
     st.markdown(hv.ovr_reading(sigmoid(logits)))
     hv.uses("one-vs-rest")
 
@@ -37,9 +35,8 @@ def ovr_panel(image28) -> None:
 def regress_panel(image28) -> None:
     value = float(hv.outputs("cnn_regress", image28)[0])
     probs = softmax(hv.outputs("cnn", image28))
-    st.plotly_chart(number_line_figure(value, expected_digit(probs), int(np.argmax(probs))),
-                    key="heads_regress", width="stretch",
-                    config=widgets.export_config("heads_regress"))
+    widgets.chart(number_line_figure(value, expected_digit(probs), int(np.argmax(probs))),
+                  "heads_regress")
     st.markdown(f"The regression head says **{value:.2f}**, which rounds to "
                 f"**{min(max(round(value), 0), 9)}**. The softmax model's mean digit "
                 f"E[digit] = Σ k·p_k is {expected_digit(probs):.2f}; its argmax is "
@@ -51,8 +48,7 @@ def binary_panel(image28) -> None:
     z = float(hv.outputs("binary7_sigmoid", image28)[0])
     z0, z1 = (float(v) for v in hv.outputs("binary7_softmax", image28))
     p_sig, p_soft = float(sigmoid([z])[0]), float(softmax([z0, z1])[1])
-    st.plotly_chart(binary_figure(p_sig, p_soft), key="heads_binary", width="stretch",
-                    config=widgets.export_config("heads_binary"))
+    widgets.chart(binary_figure(p_sig, p_soft), "heads_binary")
     st.markdown(hv.binary_identity(z, z0, z1))
     hv.uses("binary")
 
@@ -71,8 +67,7 @@ def two_digit_section() -> None:
         return
     with input_col:
         st.markdown(f"**What the models see** (28×56, {source})")
-        st.plotly_chart(wide_image_figure(image), key="heads_pair_input", width="content",
-                        config=widgets.export_config("heads_pair_input"))
+        widgets.chart(wide_image_figure(image), "heads_pair_input", width="content")
     hv.panel(pair_panels, image)
 
 
@@ -81,17 +76,14 @@ def pair_panels(image) -> None:
     multi, soft = st.columns(2)
     logits = hv.outputs("cnn_multilabel", image, width=56)
     with multi:
-        st.plotly_chart(sigmoid_figure(logits, 1.0, "Multi-label σ (cnn_multilabel)"),
-                        key="heads_pair_sigmoid", width="stretch",
-                        config=widgets.export_config("heads_pair_sigmoid"))
+        widgets.chart(sigmoid_figure(logits, 1.0, "Multi-label σ (cnn_multilabel)"),
+                      "heads_pair_sigmoid")
         st.markdown(hv.multilabel_reading(sigmoid(logits)))
     with soft:
         probs = softmax(hv.outputs("cnn_pair_softmax", image, width=56))
         title = two_line_title("Softmax on two digits (cnn_pair_softmax)",
                                f"Σ = {probs.sum():.3f}")
-        st.plotly_chart(probs_figure(probs, title, labels=False),
-                        key="heads_pair_softmax", width="stretch",
-                        config=widgets.export_config("heads_pair_softmax"))
+        widgets.chart(probs_figure(probs, title, labels=False), "heads_pair_softmax")
         st.markdown(hv.pair_softmax_reading(probs))
 
 

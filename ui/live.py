@@ -117,6 +117,23 @@ def charts(logits, temperature: float, figures: dict, fitted_t: float, fact: str
            sigmoid_name=OVR_NAME)
 
 
+def draws(fig) -> bool:
+    """Whether the plotly.js served draws every trace of `fig`."""
+    return not _PLOTLY_URL.endswith("-cartesian.min.js") or all(
+        trace.type in CARTESIAN_TRACES for trace in fig.data)
+
+
+def figure(fig, key: str, config: dict, width: str = "stretch") -> None:
+    """A lab page's chart, drawn with the Explorer's plotly.js (see ui.widgets.chart).
+
+    `width`: "stretch" (the column's) or "content" (the figure's own layout.width).
+    """
+    _COMPONENT(data={"view": "figure", "plotly_url": _url(), "presentation": presenting(),
+                     "figure": to_json(fig, presenting()), "config": config, "key": key,
+                     "content": width == "content"},
+               key=key, width="stretch", height="content")
+
+
 def submitted_temperature() -> float | None:
     """A T the browser sent since the last call (a release or a button), else None.
 

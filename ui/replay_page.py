@@ -67,8 +67,7 @@ def main() -> None:
     fig = replay_figure(replay.epochs, logits, softmax(logits), replay.figures,
                         f"{name}: one drawing through {len(replay.epochs)} snapshots",
                         FLOOR if not get_arch(name).outputs_logits else None)
-    st.plotly_chart(fig, key="replay_chart", width="stretch",
-                    config=widgets.export_config("replay_chart"))
+    widgets.chart(fig, "replay_chart")
     first, last = replay.figures[replay.epochs[0]], replay.figures[replay.epochs[-1]]
     st.caption(f"Test accuracy {first['accuracy']:.1%} untrained → {last['accuracy']:.1%} at "
                f"epoch {replay.epochs[-1]}; on your drawing the untrained top-1 is "

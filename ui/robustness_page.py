@@ -79,10 +79,8 @@ def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> N
         st.metric("Top-1 probability", top1(after), border=True,
                   delta=None if np.array_equal(moved, image28) else f"{change:+.4f}",
                   delta_color="off")
-    st.plotly_chart(probs_figure(after, "Probabilities on the distorted digit<br>grey: "
-                                    "undistorted", ghost=before),
-                    key="robust_probs",
-                    config=widgets.export_config("robust_probs"))
+    widgets.chart(probs_figure(after, "Probabilities on the distorted digit<br>grey: "
+                               "undistorted", ghost=before), "robust_probs")
     st.caption(f"Undistorted, the model says **{int(np.argmax(before))}** "
                f"(p = {top1(before)}); the change under top-1 compares class {top}'s "
                "probability with and without the distortion.")
@@ -94,8 +92,7 @@ def sweep_section(loaded: LoadedModel, image28: np.ndarray, values: dict[str, fl
                          format_func=lambda p: SLIDERS[p][0])
     xs, probs = memo_sweep(loaded, image28, param)  # (41,), (41, 10)
     label = NAMES[param]
-    st.plotly_chart(distortion_sweep_figure(xs, probs, values[param], label), key="robust_sweep",
-                    config=widgets.export_config("robust_sweep"))
+    widgets.chart(distortion_sweep_figure(xs, probs, values[param], label), "robust_sweep")
     others = [NAMES[p] for p in SLIDERS if p != param and values[p] != SLIDERS[p][4]]
     note = (f" The sweep ignores the other sliders ({', '.join(others)}): it starts from the "
             "undistorted digit." if others else "")
@@ -120,12 +117,9 @@ def main() -> None:
         values = sliders()
     moved = distort(image28, values)  # (28, 28)
     with image_col:
-        st.plotly_chart(image_figure(moved, "Distorted input (28×28)", 240),
-                        width="content", key="robust_image",
-                    config=widgets.export_config("robust_image"))
-        st.plotly_chart(image_figure(image28, "Undistorted", 140), width="content",
-                        key="robust_original",
-                    config=widgets.export_config("robust_original"))
+        widgets.chart(image_figure(moved, "Distorted input (28×28)", 240), "robust_image",
+                      width="content")
+        widgets.chart(image_figure(image28, "Undistorted", 140), "robust_original", width="content")
     with pred_col:
         prediction(loaded, image28, moved)
     st.divider()

@@ -57,20 +57,16 @@ def saliency_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     target = predicted if choice == PREDICTED else int(choice)
     attr = attribution(loaded, image28, method, target)
     input_col, map_col, text_col = st.columns([1, 1.25, 1.1], gap="medium")
-    input_col.plotly_chart(image_figure(image28, "The input (28×28)", 280),
-                           width="content", key="saliency_input",
-                    config=widgets.export_config("saliency_input"))
-    map_col.plotly_chart(saliency_figure(attr, f"{method} for class {target}", 280),
-                         width="content", key="saliency_map",
-                    config=widgets.export_config("saliency_map"))
+    widgets.chart(image_figure(image28, "The input (28×28)", 280), "saliency_input",
+                  width="content", where=input_col)
+    widgets.chart(saliency_figure(attr, f"{method} for class {target}", 280), "saliency_map",
+                  width="content", where=map_col)
     with text_col:
         explain_map(loaded, image28, attr, method, target, predicted)
     if st.toggle("Show the map for all ten classes", key=ALL_KEY):
         maps = np.stack([attribution(loaded, image28, method, k) for k in range(10)])
-        st.plotly_chart(diverging_grid_figure(maps, [f"class {k}" for k in range(10)],
-                                                 cols=5, panel_px=230),
-                        key="saliency_all",
-                    config=widgets.export_config("saliency_all"))
+        widgets.chart(diverging_grid_figure(maps, [f"class {k}" for k in range(10)],
+                                              cols=5, panel_px=230), "saliency_all")
         st.caption("One colour scale for all ten: compare how much evidence each class finds.")
 
 
@@ -97,8 +93,7 @@ def explain_map(loaded: LoadedModel, image28: np.ndarray, attr: np.ndarray, meth
 def cnn_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     st.subheader("The CNN's first convolution: 32 feature maps")
     maps = saliency.cnn_feature_maps(loaded, image28)  # (32, 26, 26)
-    st.plotly_chart(feature_maps_figure(maps), key="feature_maps",
-                    config=widgets.export_config("feature_maps"))
+    widgets.chart(feature_maps_figure(maps), "feature_maps")
     st.caption("Each map is one learned 3×3 filter slid over your digit, after ReLU: bright "
                "where its pattern (an edge, a stroke direction) is present. One colour scale "
                "for all 32, so dark maps found nothing here.")
@@ -110,8 +105,7 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     sigmoid_units = saliency.mlp_top_units(loaded, image28, k=N_UNITS, layer="hidden2")
     chart_col, weights_col = st.columns([1, 2.2], gap="medium")
     strongest = tanh_units + sigmoid_units
-    chart_col.plotly_chart(units_figure(strongest), key="top_units",
-                    config=widgets.export_config("top_units"))
+    widgets.chart(units_figure(strongest), "top_units", where=chart_col)
     chart_col.caption(f"The {N_UNITS} units of each layer furthest from their resting value "
                       "(tanh 0, sigmoid 0.5), where each bar starts.")
     tanh_units = tanh_units[:N_WEIGHT_UNITS]
@@ -119,10 +113,9 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
     with weights_col:
         st.markdown("**What the strongest tanh units look for**: their incoming weights from "
                     "the 784 pixels")
-        st.plotly_chart(weights_figure(weights, [f"hidden1 #{i}: a = {a:+.2f}"
-                                                    for _, i, a in tanh_units], cols=3),
-                        key="unit_weights",
-                    config=widgets.export_config("unit_weights"))
+        widgets.chart(weights_figure(weights, [f"hidden1 #{i}: a = {a:+.2f}"
+                                               for _, i, a in tanh_units], cols=3),
+                      "unit_weights")
         st.caption("Red weights raise the unit when those pixels are inked, blue ones lower it "
                    "(they act on the normalised image). A unit near −1 is driven by the "
                    "opposite pattern.")

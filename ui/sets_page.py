@@ -80,12 +80,10 @@ def main() -> None:
     st.subheader(f"{loaded.name} on the held-out half")
     table = _table(lab.checkpoint_id(loaded), probs_test, labels)
     left, right = st.columns(2)
-    left.plotly_chart(coverage_figure(ALPHAS, {s: table[s]["coverage"] for s in SCORES}, alpha),
-                      key="sets_coverage", width="stretch",
-                      config=widgets.export_config("sets_coverage"))
+    widgets.chart(coverage_figure(ALPHAS, {s: table[s]["coverage"] for s in SCORES}, alpha),
+                  "sets_coverage", where=left)
     sizes = {s: held_out_sets(probs_test, labels, alpha, s).sum(1) for s in SCORES}
-    right.plotly_chart(set_size_figure(sizes, alpha), key="sets_sizes", width="stretch",
-                       config=widgets.export_config("sets_sizes"))
+    widgets.chart(set_size_figure(sizes, alpha), "sets_sizes", where=right)
     st.markdown(widgets.markdown_table([
         {"α": f"{a:.1%}", **{f"{s} coverage": f"{table[s]['coverage'][i]:.2%}" for s in SCORES},
          **{f"{s} mean size": f"{table[s]['size'][i]:.3f}" for s in SCORES}}
@@ -93,8 +91,7 @@ def main() -> None:
     coverage, risk, _ = risk_coverage(probs_test, labels)
     marks = verdict_marks(loaded.ranking_logits(logits_test), labels,
                           verdict_thresholds(loaded.name))
-    st.plotly_chart(risk_coverage_figure(coverage, risk, marks), key="sets_risk",
-                    width="stretch", config=widgets.export_config("sets_risk"))
+    widgets.chart(risk_coverage_figure(coverage, risk, marks), "sets_risk")
     st.caption("Abstaining on low confidence trades answers for accuracy. The diamonds are the "
                "Explorer's verdicts used as abstention rules on the whole test split.")
 

@@ -15,7 +15,7 @@ from PIL import Image
 
 from explorer.checkpoints import CheckpointError
 from explorer.data import load_test_split
-from ui import state
+from ui import live, state
 from ui.state import (
     CURRENT_IMAGE_KEY,
     EXAMPLE_KEY,
@@ -149,6 +149,22 @@ def export_config(name: str) -> dict:
     return {"displaylogo": False, "modeBarButtons": [["toImage"]],
             "toImageButtonOptions": {"format": "png", "filename": filename,
                                      "scale": EXPORT_SCALE}}
+
+
+def chart(fig, key: str, width: str = "stretch", where=None) -> None:
+    """A plotly chart as every page draws it (in `where`, a column), its PNG named after `key`.
+
+    NB: through the live component's plotly.js, the cartesian bundle: a page's first visit
+    compiles it in a third of the time Streamlit's full plotly takes. A trace type outside
+    that bundle falls back to st.plotly_chart.
+    """
+    if where is not None:
+        with where:
+            return chart(fig, key, width)
+    if live.draws(fig):
+        live.figure(fig, key, export_config(key), width)
+    else:
+        st.plotly_chart(fig, key=key, width=width, config=export_config(key))
 
 
 # Presentation mode: text and charts large enough to read from the back of a room.

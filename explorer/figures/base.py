@@ -178,21 +178,30 @@ def subplot_grid(rows: int, cols: int, *, h_spacing: float, v_spacing: float,
     return layout
 
 
-# Streamlit's light look, for figures drawn outside st.plotly_chart (the Explorer's live
-# component): they then match the theme st.plotly_chart gives the lab pages' charts.
+# Streamlit's light look (what st.plotly_chart's theme gives a figure), for the figures the
+# live component draws: every page's charts (ui.widgets.chart).
+STREAMLIT_COLORWAY = ["#0068c9", "#83c9ff", "#ff2b2b", "#ffabab", "#29b09d", "#7defa1",
+                      "#ff8700", "#ffd16a", "#6d3fc0", "#d5dae5"]  # its categorical palette
+GREY_TEXT = "#808495"  # Streamlit's faded text: ticks, axis titles, legends, subplot titles
+_AXIS = {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
+         "automargin": True, "tickfont": {"color": GREY_TEXT},
+         "title": {"font": {"color": GREY_TEXT, "size": 14}}}
 LIVE_TEMPLATE = {"layout": {
-    "font": {"family": "Source Sans Pro, sans-serif", "color": "#31333F", "size": 12},
+    "font": {"family": '"Source Sans", "Source Sans Pro", sans-serif', "color": "#31333F",
+             "size": 12},
+    "colorway": STREAMLIT_COLORWAY,
     "paper_bgcolor": "white", "plot_bgcolor": "white",
-    "title": {"font": {"size": 16}},
-    "xaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
-              "automargin": True},
-    "yaxis": {"gridcolor": "#e6eaf1", "zerolinecolor": "#e6eaf1", "linecolor": "#e6eaf1",
-              "automargin": True},
+    "title": {"font": {"size": 16, "weight": 600}},
+    "xaxis": _AXIS, "yaxis": _AXIS,
+    "legend": {"font": {"color": GREY_TEXT}},
+    "annotationdefaults": {"font": {"color": GREY_TEXT}},
     "hoverlabel": {"bgcolor": "white", "font": {"color": "#31333F"}},
 }}
+_PRESENTED_AXIS = {**_AXIS, "title": {"font": {"color": GREY_TEXT, "size": 19}}}
 PRESENTATION_TEMPLATE = {"layout": {
     **LIVE_TEMPLATE["layout"], "font": {**LIVE_TEMPLATE["layout"]["font"], "size": 17},
-    "title": {"font": {"size": 22}}}}
+    "title": {"font": {"size": 22, "weight": 600}},
+    "xaxis": _PRESENTED_AXIS, "yaxis": _PRESENTED_AXIS}}
 PRESENTATION_SCALE = 1.4  # chart heights and fonts in presentation mode
 
 

@@ -52,14 +52,16 @@ async function react(inst, div, name, json, config) {
   inst.drawn[name] = { json, fig, frame, config, stale: false };
   // NB: for the same reason the old figure, if a patch needs it, is re-read from its JSON.
   let old = null;
-  if (shown && !inst.dragging && div._fullLayout && shown.frame === frame
+  if (shown && inst.view !== "figure" && !inst.dragging && div._fullLayout
+      && shown.frame === frame
       && patchFigure(div, () => (old = old || JSON.parse(shown.json)), fig)) {
     Object.assign(div, { data: fig.data, layout: fig.layout });  // what an export reads
     inst.drawn[name].stale = true;  // ...but hover still reads the old: see exact()
     stats.patches = (stats.patches || 0) + 1;
     return;
   }
-  await Plotly.react(div, fig.data, fig.layout, config);
+  // NB: the one-object form: a figure's animation frames (the replay's slider) come along.
+  await Plotly.react(div, { data: fig.data, layout: fig.layout, frames: fig.frames, config });
   stats.reacts += 1;
   stats.lastReact = name;  // for benchmarks: which chart was redrawn whole
 }
@@ -106,6 +108,21 @@ function updateSees(inst, data) {
   // Plotly.react rebuild the plot from scratch; "static" only stops the pointer.
   inst.root.classList.toggle("dce-static", !!data.static);
   return react(inst, inst.plot, "sees", data.figure, { displayModeBar: false });
+}
+
+// --- view: figure (a lab page's chart) ----------------------------------------------------
+// NB: always Plotly.react, never patched: a lab figure's axes may autorange with its data.
+function buildFigure(inst) {
+  inst.plot = inst.root.appendChild(el("div", "dce-figure"));
+  inst.plots = { figure: inst.plot };
+}
+
+function updateFigure(inst, data) {
+  // The figure's own size before plotly.js has drawn it: the page does not jump.
+  const layout = (JSON.parse(data.figure).layout) || {};
+  inst.plot.style.height = `${layout.height || 450}px`;
+  inst.plot.style.width = data.content && layout.width ? `${layout.width}px` : "";
+  return react(inst, inst.plot, "figure", data.figure, data.config);
 }
 
 // --- view: readouts -----------------------------------------------------------------------
@@ -313,6 +330,7 @@ const VIEWS = {
   sees: [buildSees, updateSees],
   readouts: [buildReadouts, (inst, data) => showReadouts(inst, data.temperature)],
   charts: [buildCharts, updateCharts],
+  figure: [buildFigure, updateFigure],
 };
 
 function create(parentElement, view) {
