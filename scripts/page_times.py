@@ -40,6 +40,11 @@ COLUMNS = ("cold", "warm", "cold+ex", "warm+ex")
 CACHES = ("empty", "primed")
 BASE_PATH_PROBES = ("/_stcore/health", "/_stcore/host-config")  # see NB above
 
+# Charts whose given margins automargin had to widen (each such chart is drawn twice).
+PUSHED_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].filter((gd) => {
+  const m = gd.layout.margin || {}, size = gd._fullLayout && gd._fullLayout._size;
+  return size && ['l', 'r', 't', 'b'].some((k) => m[k] !== undefined && size[k] > m[k] + 0.5);
+}).map((gd) => gd.dataset.chart || (gd._context.toImageButtonOptions || {}).filename || '?')"""
 # Settled after the click: a DOM change after the mouse-up, no run going, quiet since.
 CLICK_SETTLED_JS = """(quiet) => { const P = window.__stProbe, now = performance.now();
   return P.up !== null && P.lastMutation > P.up && P.state === 'notRunning'
@@ -83,6 +88,7 @@ class Times:
     cache: str  # "empty" or "primed"
     seconds: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in COLUMNS})
     problems: list[str] = field(default_factory=list)
+    pushed: set[str] = field(default_factory=set)  # charts drawn twice (PUSHED_JS)
 
 
 class Forwarder:
@@ -210,6 +216,7 @@ def one_round(chromium, times: Times, args, primed=None, forwarder=None) -> None
             if spec.example and times.script == args.script:  # a baseline may have no button
                 times.seconds[f"{kind}+ex"].append(load_example(page, args))
             times.problems += [f"{kind}: {p}" for p in page_problems(page, errors)]
+            times.pushed.update(page.evaluate(PUSHED_JS))
     except Exception as err:  # noqa: BLE001 - one failed round must not end the run
         times.problems.append(f"{type(err).__name__}: {err}".splitlines()[0])
     finally:
@@ -283,6 +290,9 @@ def report(results: list[Times], load_before, load_after) -> None:
     slow = sorted({f"{t.page.title} ({t.cache})" for t in results if t.label == "current"
                    and (not t.seconds["cold"] or np.median(t.seconds["cold"]) > TARGET_S)})
     print(f"\ncold over {TARGET_S:g} s: {', '.join(slow) or 'none'}")
+    pushed = sorted({f"{t.page.title}: {c}" for t in results if t.label == "current"
+                     for c in t.pushed})
+    print(f"charts whose margins automargin widened (drawn twice): {', '.join(pushed) or 'none'}")
     for t in results:
         for problem in t.problems:
             print(f"  {t.page.title} ({t.label}, {t.cache}): {problem}")

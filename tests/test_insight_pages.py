@@ -71,6 +71,7 @@ def test_page_with_a_drawing_runs_cleanly_for_every_model(page, model):
     assert_clean(at)
     assert not any(LOAD_KEYS[page] == b.key for b in at.button)
     assert len(chart_keys(at)) >= 2
+    assert not at.get("plotly_chart"), "a chart not drawn by the cartesian bundle"
 
 
 def test_an_example_queued_for_the_explorer_is_used_when_no_drawing_is_current():

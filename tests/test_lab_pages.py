@@ -73,6 +73,7 @@ def test_lab_page_runs_with_and_without_a_drawing(page, drawn):
     assert at.header, "the page body did not render"
     told = any("Explorer" in i.value for i in at.info)  # "draw on the Explorer page"
     assert told == (not drawn and page != "gallery")
+    assert chart_keys(at) and not at.get("plotly_chart")  # all through the cartesian bundle
 
 
 def test_calibration_shows_three_settings_and_where_the_drawing_falls(mlp_logits):

@@ -30,3 +30,10 @@ def test_without_a_matching_cartesian_bundle_the_full_one_is_served(monkeypatch,
     monkeypatch.setattr(live, "CARTESIAN_JS", tmp_path / "plotly-cartesian-0.0.0.min.js")
     source = live.plotly_source()
     assert source.name == "plotly.min.js" and source.stat().st_size > 3_000_000
+
+
+def test_a_trace_outside_the_cartesian_bundle_goes_to_streamlits_plotly():
+    import plotly.graph_objects as go
+
+    assert live.draws(go.Figure([go.Bar(y=[1, 2]), go.Heatmap(z=[[1]])]))
+    assert not live.draws(go.Figure([go.Bar(y=[1]), go.Pie(values=[1, 2])]))

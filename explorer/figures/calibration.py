@@ -72,7 +72,7 @@ def reliability_figure(rel: Reliability, marker: float | None = None,
                             range=[0, np.log10(max(int(rel.counts.max()), 10)) + 0.3])
     return figure(traces, dict(
         layout, title=dict(text=title, x=0.0, xanchor="left"), height=470,
-        margin=dict(l=10, r=10, t=60 if title else 20, b=10), barmode="overlay",
+        margin=dict(l=52, r=16, t=60 if title else 20, b=44), barmode="overlay",
         showlegend=False))
 
 
@@ -99,7 +99,7 @@ def confusion_figure(counts, cell: tuple[int, int] | None = None,
                            line=dict(color=TOP, width=3)))
     return figure([heatmap], dict(
         title=dict(text=title, x=0.0, xanchor="left"), height=470,
-        margin=dict(l=10, r=10, t=50 if title else 10, b=10), shapes=shapes,
+        margin=dict(l=40, r=96, t=50 if title else 48, b=10), shapes=shapes,
         xaxis=dict(title=dict(text="predicted"), tickvals=CLASSES, side="top",
                    constrain="domain"),
         yaxis=dict(title=dict(text="true label"), tickvals=CLASSES, autorange="reversed",
@@ -117,6 +117,6 @@ def agreement_figure(names: list[str], matrix, title: str = "") -> go.Figure:
         hovertemplate="%{y} and %{x} agree on %{text} of the images<extra></extra>")
     return figure([heatmap], dict(
         title=dict(text=title, x=0.0, xanchor="left"), height=300,
-        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
+        margin=dict(l=86, r=106, t=50 if title else 36, b=10),
         yaxis=dict(autorange="reversed", scaleanchor="x"),
         xaxis=dict(side="top", constrain="domain")))

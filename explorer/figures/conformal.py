@@ -21,7 +21,7 @@ def coverage_figure(alphas, coverage: dict[str, list[float]], alpha: float) -> g
                for score, values in coverage.items()]
     lo = min(target) - 0.01
     layout = dict(title=dict(text="Coverage on the held-out half", x=0.0), height=HEIGHT + 40,
-                  margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.25),
+                  margin=dict(l=50, r=10, t=50, b=92), legend=dict(orientation="h", y=-0.25),
                   xaxis=dict(title=dict(text="promised coverage 1 − α"), range=[lo, 1.002]),
                   yaxis=dict(title=dict(text="measured coverage"), range=[lo, 1.002]),
                   shapes=[dict(type="line", x0=1 - alpha, x1=1 - alpha, yref="y domain",
@@ -39,7 +39,7 @@ def set_size_figure(sizes: dict[str, np.ndarray], alpha: float) -> go.Figure:
                            hovertemplate=f"{score}: %{{y:.2%}} of sets hold %{{x}} classes"
                                          "<extra></extra>"))
     layout = dict(title=dict(text=f"Set sizes at α = {alpha:g}", x=0.0), height=HEIGHT + 40,
-                  barmode="group", margin=dict(l=10, r=10, t=50, b=10),
+                  barmode="group", margin=dict(l=50, r=10, t=50, b=92),
                   legend=dict(orientation="h", y=-0.25),
                   xaxis=dict(title=dict(text="classes in the set"), tickmode="array",
                              tickvals=list(range(11))),
@@ -59,7 +59,7 @@ def risk_coverage_figure(coverage, risk, marks: list[tuple[str, float, float]]) 
                     hovertemplate=f"{name}: keep %{{x:.1%}}, error %{{y:.3%}}<extra></extra>")
                for name, c, r in marks]
     layout = dict(title=dict(text="Risk against coverage: abstaining on low confidence", x=0.0),
-                  height=HEIGHT + 40, margin=dict(l=10, r=10, t=50, b=10), showlegend=False,
+                  height=HEIGHT + 40, margin=dict(l=52, r=10, t=50, b=44), showlegend=False,
                   xaxis=dict(title=dict(text="share of test images answered"),
                              tickformat=".0%"),
                   yaxis=dict(title=dict(text="error rate among them"), tickformat=".1%"))

@@ -23,7 +23,7 @@ def number_line_figure(value: float, expected: float, argmax: int,
                    hovertemplate=f"{name}: %{{x:.3f}}<extra></extra>")
               for name, x, symbol, colour in rows]
     layout = dict(title=dict(text="A number on the 0-9 line", x=0.0), height=height,
-                  margin=dict(l=10, r=30, t=50, b=10), showlegend=False,
+                  margin=dict(l=94, r=30, t=50, b=44), showlegend=False,
                   xaxis=dict(range=[-0.6, 9.9], tickmode="array", tickvals=CLASS_LINE,
                              title=dict(text="digit")),
                   yaxis=dict(autorange="reversed", categoryorder="array",
@@ -39,7 +39,7 @@ def binary_figure(p_sigmoid: float, p_softmax: float, height: int = 230) -> go.F
                 text=[f"{v:.4f}" for v in p], textposition="outside", cliponaxis=False,
                 hovertemplate="%{y}: p(7) = %{x:.6f}<extra></extra>")
     layout = dict(title=dict(text="Is it a 7?", x=0.0), height=height, showlegend=False,
-                  margin=dict(l=10, r=40, t=50, b=10),
+                  margin=dict(l=108, r=40, t=50, b=44),
                   xaxis=dict(range=[0, 1.1], title=dict(text="p(7)")),
                   shapes=[dict(type="line", x0=0.5, x1=0.5, yref="y domain", y0=0, y1=1,
                                line=dict(color="#888", dash="dot", width=1))])

@@ -49,7 +49,7 @@ def saliency_figure(attribution, title: str = "", size: int = 320) -> go.Figure:
     xaxis, yaxis = image_axes()
     return figure([heatmap], dict(
         title=dict(text=title, x=0.0), width=size + 60, height=size + (50 if title else 0),
-        margin=dict(l=0, r=0, t=50 if title else 0, b=0), xaxis=xaxis, yaxis=yaxis))
+        margin=dict(l=0, r=64, t=50 if title else 0, b=0), xaxis=xaxis, yaxis=yaxis))
 
 
 def _grid_figure(panels: np.ndarray, titles: list[str], cols: int, colorscale: list,
@@ -71,7 +71,7 @@ def _grid_figure(panels: np.ndarray, titles: list[str], cols: int, colorscale: l
     return figure(traces, dict(
         layout, coloraxis=dict(colorscale=colorscale, cmin=-limit if symmetric else 0.0,
                                cmax=limit, colorbar=dict(thickness=12)),
-        height=rows * panel_px + 40, margin=dict(l=0, r=0, t=30, b=0)))
+        height=rows * panel_px + 40, margin=dict(l=0, r=68, t=30, b=0)))
 
 
 def feature_maps_figure(maps) -> go.Figure:

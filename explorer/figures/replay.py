@@ -85,6 +85,6 @@ def replay_figure(epochs, logits, probs, figures: dict, title: str,
     for axis in ("xaxis3", "xaxis4"):
         layout[axis].update(title=dict(text="epoch"))
     layout.update(title=dict(text=title, x=0.0), height=2 * HEIGHT + 140, sliders=[slider],
-                  margin=dict(l=10, r=10, t=70, b=10), legend=dict(orientation="h", y=-0.32),
+                  margin=dict(l=32, r=10, t=70, b=194), legend=dict(orientation="h", y=-0.32),
                   bargap=0.25, font=dict(color=INK))
     return figure(styled + _static_traces(epochs, figures, floor), layout, frames)

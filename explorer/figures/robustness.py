@@ -37,7 +37,7 @@ def distortion_sweep_figure(values, probs, current: float, param_label: str) -> 
     now = vline(float(current), color=TOP, width=2, dash="dash")
     return figure(traces, dict(
         title=dict(text=f"Probability of each class as the {param_label} sweeps", x=0.0),
-        height=HEIGHT + 60, margin=dict(l=10, r=10, t=60, b=10),
+        height=HEIGHT + 60, margin=dict(l=44, r=18, t=60, b=104),
         xaxis=dict(title=dict(text=param_label)),
         yaxis=dict(title=dict(text="probability"), range=[0, 1.02]),
         showlegend=True, legend=dict(title=dict(text="class"), orientation="h", y=-0.3),

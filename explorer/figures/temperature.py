@@ -20,11 +20,11 @@ def _temperature_marker(temperature: float, y_top: float) -> dict:
         cliponaxis=False, textfont=dict(color=INK, size=12))
 
 
-def _sweep_layout(title: str, **layout) -> dict:
-    """Layout of the two against-T charts: log T axis with round ticks."""
+def _sweep_layout(title: str, right: int, **layout) -> dict:
+    """Layout of the two against-T charts: log T axis with round ticks; `right`: margin."""
     return dict(dict(
         title=dict(text=title, x=0.0), showlegend=True, height=HEIGHT + 60,
-        margin=dict(l=10, r=10, t=60, b=10),
+        margin=dict(l=44, r=right, t=60, b=46),
         xaxis=dict(type="log", title=dict(text="temperature T (log scale)"), tickvals=T_TICKS,
                    ticktext=[f"{t:g}" for t in T_TICKS])), **layout)
 
@@ -43,7 +43,7 @@ def temperature_sweep_figure(sweep: Sweep, temperature: float) -> go.Figure:
              hovertemplate=f"class {k}: p = %{{y:.4f}} at T = %{{x:.3g}}<extra></extra>")
         for k in CLASSES
     ]
-    layout = _sweep_layout("Softmax per class vs T",
+    layout = _sweep_layout("Softmax per class vs T", 128,  # the legend
                            yaxis=dict(title=dict(text="probability"), range=[0, 1.02]),
                            legend=dict(title=dict(text="class"), tracegroupgap=0))
     return figure(traces + [_temperature_marker(temperature, 1.0)], layout)
@@ -63,7 +63,7 @@ def uncertainty_figure(sweep: Sweep, temperature: float) -> go.Figure:
         _temperature_marker(temperature, top_entropy),
     ]
     layout = _sweep_layout(
-        "Entropy and margin vs T", showlegend=False,
+        "Entropy and margin vs T", 50, showlegend=False,  # right: the margin axis
         yaxis=dict(title=dict(text="entropy (bits)", font=dict(color=ENTROPY)),
                    tickfont=dict(color=ENTROPY), range=[0, top_entropy * 1.02]),
         yaxis2=dict(title=dict(text="top-1 margin", font=dict(color=MARGIN)),

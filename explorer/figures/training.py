@@ -51,5 +51,5 @@ def history_figure(histories: dict[str, list[dict]], loss_floor: float | None = 
         layout["shapes"] = [floor]
         layout["annotations"].append(
             line_label(floor, f"exhibit's floor {loss_floor:.3f}", BOUND_COLOUR, "right"))
-    return figure(traces, dict(layout, height=HEIGHT + 60, margin=dict(l=10, r=10, t=40, b=10),
+    return figure(traces, dict(layout, height=HEIGHT + 60, margin=dict(l=30, r=18, t=40, b=112),
                                legend=dict(orientation="h", y=-0.25)))
