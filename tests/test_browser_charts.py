@@ -71,3 +71,17 @@ def test_the_replay_slider_plays_the_frames_the_figure_came_with(app_url, page):
     first = page.evaluate(REPLAY_JS)
     assert first["top1"] < 0.3, first  # untrained: close to uniform (0.1)
     assert first["top1"] != last["top1"]
+
+
+def test_a_dark_mode_browser_gets_the_light_page_the_charts_are_drawn_for(app_url, chromium):
+    need_checkpoints("cnn")
+    context = chromium.new_context(viewport=browser.VIEWPORT, color_scheme="dark")
+    page = context.new_page()
+    page.add_init_script(browser.PROBE_JS)
+    try:
+        open_with_example(page, app_url + "robustness_page", charts=4)
+        background = page.evaluate("getComputedStyle(document.querySelector("
+                                   "'[data-testid=stApp]')).backgroundColor")
+        assert background == "rgb(255, 255, 255)"
+    finally:
+        context.close()
