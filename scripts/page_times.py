@@ -21,17 +21,15 @@ NB: opened at /PAGE, Streamlit's frontend first probes /PAGE/_stcore/health and
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import socket
 import sys
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from explorer.tooling import browser
+from explorer.tooling.forwarder import Forwarder
 
 ROOT = browser.ROOT
 TARGET_S = 1.0  # a first visit must settle within this
@@ -89,38 +87,6 @@ class Times:
     seconds: dict[str, list[float]] = field(default_factory=lambda: {c: [] for c in COLUMNS})
     problems: list[str] = field(default_factory=list)
     pushed: set[str] = field(default_factory=set)  # charts drawn twice (PUSHED_JS)
-
-
-class Forwarder:
-    """A fixed local port whose TCP connections go to `target` (a server's port), so one
-    browser origin, and its cache, outlives the servers behind it."""
-
-    def __init__(self):
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/"
-        self.target: int | None = None
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            client, _ = self.listener.accept()
-            try:
-                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
-            except (OSError, TypeError):
-                client.close()
-                continue
-            upstream.settimeout(None)
-            for src, dst in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
-
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := src.recv(1 << 16):
-                dst.sendall(data)
-        for sock in (src, dst):  # either side gone: close both
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -213,8 +179,9 @@ def one_round(chromium, times: Times, args, primed=None, forwarder=None) -> None
         for reload, kind in ((False, "cold"), (True, "warm")):
             spec = times.page
             times.seconds[kind].append(visit(page, base + spec.path, spec, args, reload))
-            if spec.example and times.script == args.script:  # a baseline may have no button
-                times.seconds[f"{kind}+ex"].append(load_example(page, args))
+            button = page.get_by_role("button", name=EXAMPLE_BUTTON, exact=True)
+            if spec.example and (times.label == "current" or button.count()):  # a baseline
+                times.seconds[f"{kind}+ex"].append(load_example(page, args))  # may have none
             times.problems += [f"{kind}: {p}" for p in page_problems(page, errors)]
             times.pushed.update(page.evaluate(PUSHED_JS))
     except Exception as err:  # noqa: BLE001 - one failed round must not end the run

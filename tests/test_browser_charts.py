@@ -2,8 +2,8 @@
 
 ui.widgets.chart sends a page's figures to the component, which draws them with the
 vendored cartesian bundle (not Streamlit's full plotly), with the PNG export named after
-the chart, and with the animation frames a figure carries (the replay's epoch slider).
-Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI).
+the chart, and with the animation frames a figure carries (the replay's epoch slider);
+a dark-mode browser still gets the light page they are styled for. Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI).
 """
 from __future__ import annotations
 
@@ -85,3 +85,4 @@ def test_a_dark_mode_browser_gets_the_light_page_the_charts_are_drawn_for(app_ur
         assert background == "rgb(255, 255, 255)"
     finally:
         context.close()
+

@@ -2,6 +2,8 @@
 import json
 import shutil
 
+import pytest
+
 from explorer.checkpoints import CHECKPOINT_DIR
 from scripts import benchmark, evaluate
 
@@ -37,13 +39,34 @@ def test_benchmark_times_every_stage(capsys):
 
 def test_browser_scripts_parse_their_defaults_and_show_them_in_help(capsys):
     """The measuring scripts that need a browser: defaults parse, --help lists them."""
-    from scripts import browser_latency, drag_benchmark, load_test, page_times, profile_stroke, soak
+    from scripts import (
+        browser_latency,
+        chart_draw_times,
+        drag_benchmark,
+        load_test,
+        page_times,
+        profile_stroke,
+        soak,
+    )
 
-    for script in (browser_latency, drag_benchmark, load_test, page_times, profile_stroke,
-                   soak):
+    for script in (browser_latency, chart_draw_times, drag_benchmark, load_test, page_times,
+                   profile_stroke, soak):
         assert script.parse_args([]) is not None
         try:
             script.parse_args(["--help"])
         except SystemExit as stop:
             assert stop.code == 0
         assert "(default:" in capsys.readouterr().out, script.__name__
+
+
+@pytest.mark.browser
+def test_the_explorers_charts_are_drawn_once_their_margins_hold_the_labels(browser_ready,
+                                                                             capsys):
+    """scripts/chart_draw_times.py: as shipped, automargin widens no chart (a second drawing
+    each); with the margins cut to 10 px it widens them all."""
+    from scripts import chart_draw_times
+
+    assert chart_draw_times.main(["--rounds", "1"]) == 0
+    shipped, tight = capsys.readouterr().out.strip().splitlines()
+    assert shipped.startswith("as shipped") and shipped.endswith("widened by automargin: none")
+    assert tight.startswith("tight margins") and "logits_chart (l" in tight

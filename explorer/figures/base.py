@@ -105,7 +105,7 @@ def class_bar_layout(title: str, y_title: str, *, y_range=None, height: int | No
     yaxis = dict(title=dict(text=y_title), **({"range": y_range} if y_range else {}))
     return dict(
         title=dict(text=title, x=0.0, xanchor="left"), height=height or HEIGHT,
-        margin=dict(l=44, r=10, t=70 if title else 10, b=42), bargap=0.25,
+        margin=dict(l=48, r=10, t=70 if title else 10, b=42), bargap=0.25,
         xaxis=dict(title=dict(text="class"), tickmode="array", tickvals=CLASSES),
         yaxis=yaxis, showlegend=False, **layout)
 

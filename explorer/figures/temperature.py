@@ -43,7 +43,7 @@ def temperature_sweep_figure(sweep: Sweep, temperature: float) -> go.Figure:
              hovertemplate=f"class {k}: p = %{{y:.4f}} at T = %{{x:.3g}}<extra></extra>")
         for k in CLASSES
     ]
-    layout = _sweep_layout("Softmax per class vs T", 128,  # the legend
+    layout = _sweep_layout("Softmax per class vs T", 132,  # the legend
                            yaxis=dict(title=dict(text="probability"), range=[0, 1.02]),
                            legend=dict(title=dict(text="class"), tracegroupgap=0))
     return figure(traces + [_temperature_marker(temperature, 1.0)], layout)
@@ -63,7 +63,7 @@ def uncertainty_figure(sweep: Sweep, temperature: float) -> go.Figure:
         _temperature_marker(temperature, top_entropy),
     ]
     layout = _sweep_layout(
-        "Entropy and margin vs T", 50, showlegend=False,  # right: the margin axis
+        "Entropy and margin vs T", 54, showlegend=False,  # right: the margin axis
         yaxis=dict(title=dict(text="entropy (bits)", font=dict(color=ENTROPY)),
                    tickfont=dict(color=ENTROPY), range=[0, top_entropy * 1.02]),
         yaxis2=dict(title=dict(text="top-1 margin", font=dict(color=MARGIN)),
