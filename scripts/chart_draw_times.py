@@ -87,9 +87,7 @@ def serve(folder: Path) -> http.server.ThreadingHTTPServer:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    problem = browser.browser_problem()
-    if problem:
-        print(problem, file=sys.stderr)
+    if browser.no_browser():
         return 2
     from playwright.sync_api import sync_playwright
 

@@ -272,9 +272,7 @@ def main(argv=None) -> int:
         print(f"No checkpoints in {ck_dir}: python scripts/train.py --arch cnn "
               "(or pass --checkpoint-dir).", file=sys.stderr)
         return 2
-    problem = browser.browser_problem()
-    if problem:
-        print(problem, file=sys.stderr)
+    if browser.no_browser():
         return 2
     specs = [p for p in PAGES if p.title in args.pages]
     load_before = os.getloadavg()

@@ -3,7 +3,8 @@
 ui.widgets.chart sends a page's figures to the component, which draws them with the
 vendored cartesian bundle (not Streamlit's full plotly), with the PNG export named after
 the chart, and with the animation frames a figure carries (the replay's epoch slider);
-a dark-mode browser still gets the light page they are styled for. Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI).
+a dark-mode browser still gets the light page they are styled for.
+Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI).
 """
 from __future__ import annotations
 

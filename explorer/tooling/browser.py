@@ -208,6 +208,14 @@ def browser_problem() -> str | None:
     return None
 
 
+def no_browser() -> bool:
+    """True, with the reason on stderr, when a browser script cannot run (it then exits 2)."""
+    problem = browser_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+    return problem is not None
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
