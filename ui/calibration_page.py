@@ -127,7 +127,7 @@ def exhibit_note(loaded: LoadedModel) -> None:
                                   f"NLL {own['nll']:.4f}.")
     st.warning("**mlp_softmax already outputs probabilities**; like the Explorer, this page "
                "treats them as logits and applies softmax again, so every confidence is "
-               f"squashed towards 1/10.{figures}", icon="🧪")
+               f"squashed towards 1/10.{figures}", icon=":material/science:")
 
 
 @widgets.guarded

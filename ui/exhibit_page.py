@@ -12,6 +12,7 @@ import streamlit as st
 from explorer.checkpoints import CheckpointError, LoadedModel
 from explorer.confidence import softmax
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, double_softmax
+from explorer.figures.base import two_line_title
 from explorer.figures.outputs import bound_figure, probs_figure
 from explorer.figures.training import history_figure
 from ui import lab, models, widgets
@@ -54,17 +55,18 @@ def on_drawing(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
     cols = st.columns(3)
     if mlp is not None:
         probs = softmax(models.logits_for(mlp, image28))  # (10,)
-        widgets.chart(probs_figure(probs, "mlp: softmax(logits)<br>a real "
-                                   "probability, free to reach 1"),
+        widgets.chart(probs_figure(probs, two_line_title("mlp: softmax(logits)", "a real "
+                                                         "probability, free to reach 1")),
                       "exhibit_mlp_chart", where=cols[0])
     if exhibit is None:
         return
     own = models.logits_for(exhibit, image28).astype(np.float64)  # (10,) already probabilities
-    widgets.chart(probs_figure(own, "mlp_softmax: its own outputs<br>already "
-                               "probabilities (nn.Softmax)"),
+    widgets.chart(probs_figure(own, two_line_title("mlp_softmax: its own outputs",
+                                                   "already probabilities (nn.Softmax)")),
                   "exhibit_own_chart", where=cols[1])
-    widgets.chart(probs_figure(double_softmax(own), "softmax(mlp_softmax outputs)"
-                               "<br>what CrossEntropyLoss sees", bound=DOUBLE_SOFTMAX_BOUND),
+    widgets.chart(probs_figure(double_softmax(own), two_line_title(
+                      "softmax(mlp_softmax outputs)", "what CrossEntropyLoss sees"),
+                               bound=DOUBLE_SOFTMAX_BOUND),
                   "exhibit_double_chart", where=cols[2])
     cols[2].caption(f"Softmaxed again, no class can pass the dashed bound "
                     f"{DOUBLE_SOFTMAX_BOUND:.3f}, however sure the exhibit is.")
@@ -152,7 +154,7 @@ def main() -> None:
     st.markdown("`mlp_softmax` is the tutorial MLP with an `nn.Softmax` at the end, trained "
                 "with `CrossEntropyLoss` — a common mistake, kept as an exhibit. `mlp` is the "
                 "same network done right.")
-    st.info(WHY_LOGITS, icon="💡")
+    st.info(WHY_LOGITS, icon=":material/lightbulb:")
     mlp, exhibit = load_or_error(BASELINE), load_or_error(EXHIBIT)
     on_drawing(mlp, exhibit)
     st.divider()

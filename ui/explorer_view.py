@@ -49,7 +49,7 @@ def model_card(loaded: LoadedModel) -> None:
     for column, (label, value) in zip(st.columns(len(facts)), facts.items(), strict=True):
         column.metric(label, value)
     if meta.get("note"):
-        st.warning(meta["note"], icon="🧪")
+        st.warning(meta["note"], icon=":material/science:")
     with st.expander("Layers: output shape for one 28×28 input, and parameters"):
         # NB: a markdown table, not st.dataframe: that would make every first visit load and
         # compile 1.3 MB more JavaScript (the data grid and Arrow) for a table of ten rows.

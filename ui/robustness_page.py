@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 from explorer.checkpoints import LoadedModel
+from explorer.figures.base import two_line_title
 from explorer.figures.images import image_figure
 from explorer.figures.outputs import probs_figure
 from explorer.figures.robustness import distortion_sweep_figure
@@ -79,8 +80,9 @@ def prediction(loaded: LoadedModel, image28: np.ndarray, moved: np.ndarray) -> N
         st.metric("Top-1 probability", top1(after), border=True,
                   delta=None if np.array_equal(moved, image28) else f"{change:+.4f}",
                   delta_color="off")
-    widgets.chart(probs_figure(after, "Probabilities on the distorted digit<br>grey: "
-                               "undistorted", ghost=before), "robust_probs")
+    widgets.chart(probs_figure(after, two_line_title("Probabilities, distorted",
+                                                     "grey bars: undistorted"), ghost=before),
+                  "robust_probs")
     st.caption(f"Undistorted, the model says **{int(np.argmax(before))}** "
                f"(p = {top1(before)}); the change under top-1 compares class {top}'s "
                "probability with and without the distortion.")

@@ -151,9 +151,9 @@ def probs_figure(probs, title: str = "", *, bound: float | None = None, ghost=No
 def bound_figure(max_per_class, bound: float) -> go.Figure:
     """Per-class max of softmax(exhibit outputs) over a data set, under the bound line."""
     peak = finite(max_per_class, (N_CLASSES,))
-    title = (f"Exhibit, softmaxed again: highest value per class over the test set<br>"
-             f"overall max {peak.max():.4f} ≤ bound {bound:.4f} "
-             f"(gap {bound - peak.max():.1e})")
+    title = two_line_title("Exhibit, softmaxed again: top value per class",
+                           f"over the test set: max {peak.max():.4f} ≤ bound {bound:.4f} "
+                           f"(gap {bound - peak.max():.1e})")
     bars = _prob_bars(peak, "p", labels=True)
     # Bars reach the bound line: labels inside keep them clear of its annotation.
     bars.update(textposition="inside", insidetextanchor="middle", textfont=dict(color="white"))
