@@ -1,5 +1,8 @@
 """The Explorer's live part as one browser component: figures updated in place, T scrubbed live.
 
+The same component draws every other page's charts too (its "figure" view, through
+ui.widgets.chart), so a page loads one plotly.js: the cartesian bundle.
+
 The server sends numbers and figure specs once per stroke (built by explorer.figures, the
 one place figures are designed); the browser draws them with Plotly.react, and while the
 T control is dragged it recomputes softmax, sigmoid, entropy, margin and the exact values

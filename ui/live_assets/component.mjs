@@ -1,7 +1,8 @@
 // The Explorer's live part in the browser: figures drawn with Plotly.react (updated in
 // place, never rebuilt), and the temperature scrubbed without a server round trip.
 // Views: "sees" (the 28×28 preview), "readouts" (top-1, margin, entropy), "charts" (the T
-// control, five charts, the exact values). Instances share T through a window event.
+// control, five charts, the exact values), "figure" (any page's chart, ui.widgets.chart).
+// Instances share T through a window event.
 // NB: concatenated after maths.mjs by ui/live.py, so its functions are in scope here.
 
 const T_EVENT = "dce-temperature";
@@ -118,6 +119,7 @@ function buildFigure(inst) {
 }
 
 function updateFigure(inst, data) {
+  if (inst.drawn.figure && inst.drawn.figure.json === data.figure) return null;  // a rerun
   // The figure's own size before plotly.js has drawn it: the page does not jump.
   const layout = (JSON.parse(data.figure).layout) || {};
   inst.plot.style.height = `${layout.height || 450}px`;
