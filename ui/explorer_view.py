@@ -183,7 +183,7 @@ def idle_charts(loaded: LoadedModel, temperature: float) -> None:
     placeholders are drawn only on a page's first blank run, so the first stroke too
     updates plots that already exist instead of building them.
     """
-    ovr = models.ovr_logits_for(np.zeros((28, 28), dtype=np.float32)) is not None
+    ovr = models.ovr_model() is not None
     placeholders = _placeholder_json(tuple(lab.usual_logit_range(loaded)), temperature,
                                      live.presenting(), ovr)
     live.charts(np.zeros(10), temperature, placeholders,

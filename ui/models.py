@@ -84,10 +84,14 @@ def freeze_the_heap_after(page: str) -> None:
     frees the sessions' own garbage. Garbage is collected before each freeze, so nothing
     dead is kept; what a first run leaves alive (its session) is kept for good: a few kB.
     """
+    freeze_the_heap(f"{page or 'the default page'}'s first run")
+
+
+def freeze_the_heap(after: str) -> None:
+    """Collect, then freeze what is left alive (see freeze_the_heap_after); log the count."""
     gc.collect()
     gc.freeze()
-    log.info("after %s's first run, %d objects are out of the post-run GC",
-             page or "the default page", gc.get_freeze_count())
+    log.info("after %s, %d objects are out of the post-run GC", after, gc.get_freeze_count())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -126,13 +130,19 @@ def session_memo(store: str, loaded: LoadedModel, image28, extra: tuple, compute
 OVR_MODEL = "cnn_ovr"  # the one-vs-rest model whose sigmoids the Explorer shows
 
 
-def ovr_logits_for(image28: np.ndarray) -> np.ndarray | None:
-    """(10,) logits of the one-vs-rest model for an image, or None when it cannot load."""
+def ovr_model() -> LoadedModel | None:
+    """The one-vs-rest model (cached), or None when it cannot load."""
     try:
-        return logits_for(get_model(OVR_MODEL), image28)
+        return get_model(OVR_MODEL)
     except CheckpointError as err:
         log.warning("no one-vs-rest sigmoids: %s", err)
         return None
+
+
+def ovr_logits_for(image28: np.ndarray) -> np.ndarray | None:
+    """(10,) logits of the one-vs-rest model for an image, or None when it cannot load."""
+    loaded = ovr_model()
+    return None if loaded is None else logits_for(loaded, image28)
 
 
 def logits_for(loaded: LoadedModel, image28: np.ndarray) -> np.ndarray:

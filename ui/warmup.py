@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 
@@ -19,7 +18,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.runtime import Runtime
 
-from ui import navigation
+from ui import models, navigation
 
 log = logging.getLogger("digit_explorer")
 PAGE_TIMEOUT_S = 120.0  # generous: the first page also imports torch on a busy machine
@@ -81,8 +80,7 @@ async def lifespan(_app):
     """st.App's lifespan: warm every page up before the port opens."""
     started = time.perf_counter()
     seconds = await warm_every_page(Runtime.instance())
-    gc.collect()
-    gc.freeze()  # NB: what the runs left alive is long-lived: out of the post-run GC (ui.models)
+    models.freeze_the_heap("the warm-up")  # NB: what the runs left alive is long-lived
     runs = sum(len(spec.warm_queries) for spec in navigation.PAGES)
     log.info("warm-up: %d of %d page runs in %.1f s (%s)", len(seconds), runs,
              time.perf_counter() - started,
