@@ -32,6 +32,7 @@ VENDORED = browser.ROOT / "ui" / "live_assets" / "vendor" / \
     f"plotly-cartesian-{get_plotlyjs_version()}.min.js"
 PAGE = """<html><head><script src="plotly.js"></script><script src="figures.js"></script>
 </head><body style="width: 1200px"><div id="root"></div><script>
+const widenedSides = WIDENED_SIDES_JS;
 window.drawAll = async (tight) => {
   const out = {}, root = document.getElementById("root");
   root.innerHTML = "";
@@ -41,13 +42,13 @@ window.drawAll = async (tight) => {
     if (tight) for (const k of "lrb") fig.layout.margin[k] = Math.min(fig.layout.margin[k], 10);
     const start = performance.now();
     await Plotly.newPlot(div, fig.data, fig.layout, {displaylogo: false});
-    const size = div._fullLayout._size, given = fig.layout.margin;
-    const wider = [..."lrtb"].filter((k) => size[k] > given[k] + 0.5);
-    out[name] = [performance.now() - start, wider.map((k) => k + Math.round(size[k]))];
+    const size = div._fullLayout._size;
+    out[name] = [performance.now() - start,
+                 widenedSides(div).map((k) => k + Math.round(size[k]))];
   }
   return out;
 };
-</script></body></html>"""
+</script></body></html>""".replace("WIDENED_SIDES_JS", browser.WIDENED_SIDES_JS)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

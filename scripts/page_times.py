@@ -39,10 +39,9 @@ CACHES = ("empty", "primed")
 BASE_PATH_PROBES = ("/_stcore/health", "/_stcore/host-config")  # see NB above
 
 # Charts whose given margins automargin had to widen (each such chart is drawn twice).
-PUSHED_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].filter((gd) => {
-  const m = gd.layout.margin || {}, size = gd._fullLayout && gd._fullLayout._size;
-  return size && ['l', 'r', 't', 'b'].some((k) => m[k] !== undefined && size[k] > m[k] + 0.5);
-}).map((gd) => gd.dataset.chart || (gd._context.toImageButtonOptions || {}).filename || '?')"""
+PUSHED_JS = f"""() => [...document.querySelectorAll('.js-plotly-plot')]
+  .filter((gd) => gd._fullLayout && ({browser.WIDENED_SIDES_JS})(gd).length)
+  .map((gd) => gd.dataset.chart || (gd._context.toImageButtonOptions || {{}}).filename || '?')"""
 # Settled after the click: a DOM change after the mouse-up, no run going, quiet since.
 CLICK_SETTLED_JS = """(quiet) => { const P = window.__stProbe, now = performance.now();
   return P.up !== null && P.lastMutation > P.up && P.state === 'notRunning'

@@ -140,14 +140,16 @@ def _live_figures(at: AppTest) -> dict[str, str]:
     ui.widgets.chart."""
     out = {}
     for element in at.get("bidi_component"):
-        data = json.loads(element.proto.json) if element.proto.json else {}
-        if element.proto.component_name == "digit_explorer.live" and data.get("view") == "figure":
+        if element.proto.component_name != "digit_explorer.live":
+            continue
+        data = json.loads(element.proto.json)
+        if data["view"] == "figure":
             out[data["key"]] = data["figure"]
-    sees, charts = live_data(at, "sees"), live_data(at, "charts")
-    if sees:
-        out["explorer_model_sees"] = sees["figure"]
-    for name, spec in (charts or {}).get("figures", {}).items():
-        out[f"explorer_{name}_chart"] = spec
+        elif data["view"] == "sees":
+            out["explorer_model_sees"] = data["figure"]
+        elif data["view"] == "charts":
+            out.update({f"explorer_{name}_chart": spec
+                        for name, spec in data.get("figures", {}).items()})
     return out
 
 

@@ -208,6 +208,12 @@ def browser_problem() -> str | None:
     return None
 
 
+# The sides ("l", "r", "t", "b") of a drawn plotly chart whose given margin automargin had to
+# widen (the chart was then drawn a second time): a JS function of the graph div.
+WIDENED_SIDES_JS = """(gd) => { const m = gd.layout.margin || {}, size = gd._fullLayout._size;
+  return [..."lrtb"].filter((k) => m[k] !== undefined && size[k] > m[k] + 0.5); }"""
+
+
 def no_browser() -> bool:
     """True, with the reason on stderr, when a browser script cannot run (it then exits 2)."""
     problem = browser_problem()
