@@ -8,21 +8,22 @@ import sys
 import types
 
 import numpy as np
-import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.data import load_test_split
 from explorer.preprocess import CANVAS_SIDE
+from tests.needs import REQUIRE_CHECKPOINTS_ENV, skip_or_fail
 from ui import live, state
 
 
 def need_checkpoints(*names: str) -> None:
-    """Skip, naming the train command, while a shipped checkpoint is missing."""
+    """Skip, naming the train command, while a shipped checkpoint is missing (CI: fail)."""
     for name in names:
         if not (CHECKPOINT_DIR / name / "model.safetensors").is_file():
-            pytest.skip(f"checkpoints/{name} missing: python scripts/train.py --arch {name}")
+            skip_or_fail(f"checkpoints/{name} missing: python scripts/train.py --arch {name}",
+                         REQUIRE_CHECKPOINTS_ENV)
 
 
 def only_checkpoints(monkeypatch, root, *names: str) -> None:

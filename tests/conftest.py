@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.data import TRAIN_FILES, load_test_split, resolve_root
+from explorer.data import load_test_split
+from tests.needs import REQUIRE_BROWSER_ENV, need_train_set, skip_or_fail
 
 # The app hides error details from browsers (.streamlit/config.toml); tests want to read them.
 os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
@@ -35,14 +36,8 @@ def fake_mnist_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def train_root() -> Path:
-    """The real MNIST root, found as scripts/train.py finds it ($MNIST_ROOT, then data/),
-    or skip: tests marked train_set need the 60,000 images."""
-    root = resolve_root()
-    raw = root / "MNIST" / "raw"
-    if not all((raw / name).exists() or (raw / f"{name}.gz").exists() for name in TRAIN_FILES):
-        pytest.skip(f"MNIST training split not found under {root}: set MNIST_ROOT to the "
-                    f"folder that holds MNIST/raw/ (CI: ../shared/data)")
-    return root
+    """The real MNIST root (tests.needs.need_train_set): tests marked train_set need it."""
+    return need_train_set()
 
 
 @pytest.fixture
@@ -62,9 +57,7 @@ def browser_ready() -> None:
 
     problem = browser.browser_problem()
     if problem:
-        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
-            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
-        pytest.skip(problem)
+        skip_or_fail(problem, REQUIRE_BROWSER_ENV)
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,9 @@
 "Prediction", and open every page of the sidebar navigation without errors.
 
 Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI): then
-they fail. Debugging: EXPLORER_SCREENSHOT=/tmp/explorer_shot.png saves the explorer after
-the drawn "1" is predicted.
+they fail; so do those that need a missing checkpoint under EXPLORER_REQUIRE_CHECKPOINTS=1.
+Debugging: EXPLORER_SCREENSHOT=/tmp/explorer_shot.png saves the explorer after the drawn "1"
+is predicted.
 """
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import os
 
 import pytest
 
-from explorer.checkpoints import CHECKPOINT_DIR
 from explorer.tooling import browser
+from tests.apptest import need_checkpoints
 
 pytestmark = pytest.mark.browser
 
@@ -37,8 +38,7 @@ def assert_clean(page, errors: browser.PageErrors, where: str) -> None:
 
 
 def test_mouse_drawn_digits_are_predicted(app_url, page):
-    if not (CHECKPOINT_DIR / "cnn" / "model.safetensors").is_file():
-        pytest.skip("checkpoints/cnn missing: python scripts/train.py --arch cnn")
+    need_checkpoints("cnn")
     page, errors = page
     browser.open_app(page, app_url)
     browser.draw(page, browser.SHAPES["1"])  # one vertical stroke in the middle
@@ -90,8 +90,7 @@ def _touch_stroke(page, points) -> None:
 
 
 def test_a_phone_fits_the_canvas_and_the_prediction_and_draws_by_touch(app_url, chromium):
-    if not (CHECKPOINT_DIR / "cnn" / "model.safetensors").is_file():
-        pytest.skip("checkpoints/cnn missing: python scripts/train.py --arch cnn")
+    need_checkpoints("cnn")
     context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
                                    has_touch=True, device_scale_factor=2)
     page = context.new_page()
@@ -121,8 +120,7 @@ def _ink_on_canvas(page) -> int:
 
 
 def test_drawing_survives_a_page_change_in_the_browser(app_url, page):
-    if not (CHECKPOINT_DIR / "cnn" / "model.safetensors").is_file():
-        pytest.skip("checkpoints/cnn missing: python scripts/train.py --arch cnn")
+    need_checkpoints("cnn")
     page, errors = page
     browser.open_app(page, app_url)
     browser.draw(page, browser.SHAPES["7"])

@@ -6,7 +6,6 @@ it shows while T is dragged must be what the server shows after release.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from explorer.confidence import entropy_bits, log_softmax, margin, sigmoid, softmax
 from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
+from tests.needs import REQUIRE_NODE_ENV, skip_or_fail
 
 MATHS = Path(__file__).resolve().parents[1] / "ui" / "live_assets" / "maths.mjs"
 RNG = np.random.default_rng(0)
@@ -45,9 +45,8 @@ console.log(JSON.stringify(out));
 def browser_side() -> list[dict]:
     node = shutil.which("node")
     if node is None:
-        if os.environ.get("EXPLORER_REQUIRE_NODE") == "1":
-            pytest.fail("node is missing (EXPLORER_REQUIRE_NODE=1): apt-get install -y nodejs")
-        pytest.skip("node is missing: apt-get install -y nodejs (CI installs it)")
+        skip_or_fail("node is missing: apt-get install -y nodejs (CI installs it)",
+                     REQUIRE_NODE_ENV)
     script = HARNESS % json.dumps(MATHS.as_uri())
     cases = json.dumps([[z.tolist(), t] for z, t in CASES])
     run = subprocess.run([node, "--input-type=module", "-e", script, cases],

@@ -7,7 +7,6 @@ with "test") as a test.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import shutil
 
@@ -30,6 +29,7 @@ from explorer.testset_logits import (
 )
 from explorer.tooling import browser
 from tests.apptest import need_checkpoints
+from tests.needs import REQUIRE_BROWSER_ENV, skip_or_fail
 
 
 @pytest.fixture
@@ -181,9 +181,7 @@ def test_page_times_smoke(capsys):
     """scripts/page_times.py times one page cold and warm and prints its row."""
     problem = browser.browser_problem()
     if problem:
-        if os.environ.get(browser.REQUIRE_BROWSER_ENV) == "1":
-            pytest.fail(f"{problem} ({browser.REQUIRE_BROWSER_ENV}=1)")
-        pytest.skip(problem)
+        skip_or_fail(problem, REQUIRE_BROWSER_ENV)
     need_checkpoints("cnn")
     from scripts import page_times
 

@@ -17,6 +17,7 @@ from explorer.confidence import softmax
 from explorer.data import load_mnist, split_train_val
 from explorer.registry import get_arch, names
 from scripts import train
+from tests.apptest import need_checkpoints
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED = checkpoints.CHECKPOINT_DIR  # the real one, whatever a test monkeypatches
@@ -212,10 +213,16 @@ def test_the_output_guard_says_why_before_anything_is_lost(tmp_path):
     assert refusal(None, dry_run=True, force=False) is None  # a fresh temporary folder
     assert refusal(tmp_path / "new", dry_run=False, force=False) is None
     assert "never writes into the shipped" in refusal(shipped, dry_run=True, force=True)
-    if (shipped / "meta.json").exists():
-        assert "Pass --force" in refusal(shipped, dry_run=False, force=False)
-        assert refusal(shipped, dry_run=False, force=True) is None  # retraining on purpose
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "meta.json").write_text("{not json")
     message = refusal(tmp_path / "old", dry_run=True, force=True)
     assert "unknown accuracy" in message and "never overwrites" in message
+
+
+def test_the_output_guard_keeps_a_shipped_checkpoint_unless_forced():
+    from explorer.checkpoint_guard import refusal
+
+    need_checkpoints("cnn")
+    shipped = checkpoints.CHECKPOINT_DIR / "cnn"
+    assert "Pass --force" in refusal(shipped, dry_run=False, force=False)
+    assert refusal(shipped, dry_run=False, force=True) is None  # retraining on purpose
