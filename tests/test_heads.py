@@ -9,19 +9,24 @@ from hypothesis import strategies as st
 
 from explorer import load_model, registry
 from explorer.checkpoints import save_checkpoint
+from explorer.confidence import sigmoid, softmax
 from explorer.data import load_test_split
 from explorer.heads import (
+    BINARY_SIGMOID,
+    BINARY_SOFTMAX,
     EMPTY,
     PAIR_SIGMOID,
     PAIR_SOFTMAX,
     REGRESS,
     TASKS,
+    _binary_ece,
     compose_pairs,
     example_pair,
     head_metrics,
     multi_hot,
     pair_test_set,
     scoring_set,
+    seven_probability,
     two_digit_image,
 )
 from explorer.inference import model_outputs
@@ -49,10 +54,32 @@ def test_the_picker_and_pages_see_only_ten_way_classifiers():
 @settings(max_examples=200, deadline=None)
 @given(st.floats(-1000, 1000, allow_nan=False))
 def test_binary_identity_sigmoid_is_a_two_way_softmax(z):
-    logit = torch.tensor([z], dtype=torch.float64)
-    two = torch.tensor([0.0, z], dtype=torch.float64)
-    assert torch.sigmoid(logit)[0] == pytest.approx(float(torch.softmax(two, 0)[1]),
-                                                    rel=1e-12, abs=1e-300)
+    """explorer.confidence's sigmoid(z) and softmax([0, z])[1], each against torch's."""
+    reference = float(torch.sigmoid(torch.tensor(z, dtype=torch.float64)))
+    two_way = torch.softmax(torch.tensor([0.0, z], dtype=torch.float64), 0)
+    assert float(sigmoid([z])[0]) == pytest.approx(reference, rel=1e-12, abs=1e-300)
+    assert float(softmax([0.0, z])[1]) == pytest.approx(reference, rel=1e-12, abs=1e-300)
+    assert float(softmax([0.0, z])[0]) == pytest.approx(float(two_way[0]), rel=1e-12,
+                                                        abs=1e-300)
+
+
+def test_seven_probability_reads_each_binary_head_by_hand():
+    ln3 = np.log(3.0)  # sigmoid(ln 3) = 3 / 4
+    sig = seven_probability(BINARY_SIGMOID, np.array([[0.0], [ln3], [-ln3]]))
+    np.testing.assert_allclose(sig, [0.5, 0.75, 0.25], rtol=1e-6)
+    soft = seven_probability(BINARY_SOFTMAX, np.array([[0.0, 0.0], [0.0, ln3], [ln3, 0.0],
+                                                      [5.0, 5.0 + ln3]]))
+    np.testing.assert_allclose(soft, [0.5, 0.75, 0.25, 0.75], rtol=1e-6)  # [p(not 7), p(7)]
+
+
+def test_binary_ece_by_hand():
+    """Bins of width 1/15: 0.10 and 0.12 share bin 1, 0.90 is in 13, 0.95 and 1.0 in 14."""
+    probs = np.array([0.10, 0.12, 0.90, 0.95])
+    hits = np.array([0, 1, 1, 1])
+    # bin 1: |0.5 − 0.11|·2 = 0.78; bin 13: 0.10; bin 14: 0.05; over N = 4
+    assert _binary_ece(probs, hits) == pytest.approx((0.78 + 0.10 + 0.05) / 4)
+    assert _binary_ece(np.array([1.0, 1.0]), np.array([1, 0])) == pytest.approx(0.5)
+    assert _binary_ece(np.array([0.3, 0.7]), np.array([0, 1]), n_bins=2) == pytest.approx(0.3)
 
 
 def test_multi_hot_and_set_scoring_by_hand():
