@@ -154,10 +154,19 @@ def test_bad_config_in_meta(ckpt):
         load_model(path)
 
 
-def test_device_choice(monkeypatch):
+@pytest.mark.parametrize("cuda,mps,expected", [(True, True, "cuda"), (True, False, "cuda"),
+                                               (False, True, "mps"), (False, False, "cpu")])
+def test_device_choice_without_a_request_is_cuda_then_mps_then_cpu(monkeypatch, cuda, mps,
+                                                                    expected):
     monkeypatch.delenv("EXPLORER_DEVICE", raising=False)
-    expected = "cuda" if torch.cuda.is_available() else None
-    assert choose_device().type in {expected or "cpu", "mps", "cpu"}
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert choose_device() == torch.device(expected)
+    monkeypatch.setenv("EXPLORER_DEVICE", "")  # set but empty: no request either
+    assert choose_device() == torch.device(expected)
+
+
+def test_device_choice_follows_the_variable_then_the_argument(monkeypatch):
     monkeypatch.setenv("EXPLORER_DEVICE", "cpu")
     assert choose_device() == torch.device("cpu")
     assert choose_device("meta") == torch.device("meta")  # the argument beats the variable
