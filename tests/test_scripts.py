@@ -1,7 +1,9 @@
 """The measuring scripts run end to end on small sizes and report what they claim."""
 import json
+import re
 import shutil
 
+import numpy as np
 import pytest
 
 from explorer.checkpoints import CHECKPOINT_DIR
@@ -32,9 +34,19 @@ def test_evaluate_warns_when_metadata_drifts(tmp_path, capsys):
 
 def test_benchmark_times_every_stage(capsys):
     result = benchmark.main(["mlp", "--strokes", "4", "--warmup", "1"])
-    assert set(result["mlp"]) == {"preprocess", "inference", "figures", "total"}
-    assert all(len(v) == 4 and (v > 0).all() for v in result["mlp"].values())
-    assert "cold (cache miss)" in capsys.readouterr().out
+    ms = result["mlp"]  # stage -> (4,) milliseconds, one per stroke
+    assert list(ms) == ["preprocess", "inference", "figures", "total"]
+    assert all(len(v) == 4 and (v > 0).all() for v in ms.values())
+    # The stages are consecutive spans of one stroke: they add up to its total.
+    np.testing.assert_allclose(ms["preprocess"] + ms["inference"] + ms["figures"], ms["total"],
+                               rtol=0, atol=1e-5)  # 10 ns: perf_counter's rounding, no more
+    out = capsys.readouterr().out
+    row = re.search(r"^mlp +(.+)$", out, re.MULTILINE)[1]  # the first mlp row: the strokes
+    printed = [float(x) for x in re.findall(r"[\d.]+", row)]
+    expected = [f(v) for v in ms.values() for f in (np.median, lambda v: np.percentile(v, 95))]
+    np.testing.assert_allclose(printed, expected, atol=0.051)  # printed to 0.1 ms
+    cold_s, warm_ms = re.search(r"^mlp +([\d.]+) s / *([\d.]+) ms$", out, re.MULTILINE).groups()
+    assert "cold (cache miss)" in out and float(cold_s) > 0 and float(warm_ms) > 0
 
 
 def test_browser_scripts_parse_their_defaults_and_show_them_in_help(capsys):

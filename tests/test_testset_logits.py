@@ -186,7 +186,16 @@ def test_page_times_smoke(capsys):
     from scripts import page_times
 
     assert page_times.main(["--pages", "Calibration", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
     row = re.search(r"^Calibration\s+current\s+empty\s+([\d.]+)\s+([\d.]+)\s+-\s+-$",
-                    capsys.readouterr().out, re.MULTILINE)
+                    out, re.MULTILINE)
     assert row, "no Calibration row with cold and warm seconds"
-    assert float(row.group(1)) > 0 and float(row.group(2)) > 0
+    cold_s, warm_s = float(row[1]), float(row[2])
+    said = re.search(r"^round 1/1 Calibration \(current, empty browser\): "
+                     r"cold ([\d.]+) s, warm ([\d.]+) s$", out, re.MULTILINE)
+    assert (float(said[1]), float(said[2])) == (cold_s, warm_s)  # one round's own medians
+    # Seconds from navigation start: above 0, and under the three waits of a visit.
+    longest_s = 3 * page_times.parse_args([]).timeout
+    assert 0 < cold_s < longest_s and 0 < warm_s < longest_s
+    listed = "Calibration (empty)" in re.search(r"^cold over 1 s: (.*)$", out, re.MULTILINE)[1]
+    assert cold_s == 1.0 or listed == (cold_s > page_times.TARGET_S)  # 1.00 is either side
