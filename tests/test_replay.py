@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
+from explorer.checkpoints import CHECKPOINT_DIR_ENV
 from explorer.confidence import softmax
 from explorer.registry import build_model
 from explorer.replay import (
@@ -19,7 +19,14 @@ from explorer.replay import (
     snapshot_epochs,
     write_replay,
 )
-from tests.apptest import assert_clean, blank_canvas, chart_spec, install_canvas, open_page
+from tests.apptest import (
+    assert_clean,
+    blank_canvas,
+    chart_keys,
+    chart_spec,
+    install_canvas,
+    open_page,
+)
 
 FLOOR = math.log(1 + 9 / math.e)
 
@@ -72,6 +79,18 @@ def test_the_exhibits_loss_as_trained_never_beats_its_floor():
     assert row["accuracy"] == 1.0 and row["nll"] < 0.1 and row["loss"] >= FLOOR - 1e-9
 
 
+def test_a_snapshots_figures_are_read_at_t_1():
+    """All answers right: ECE is 1 − mean top-1 probability, whatever the bins (torch's)."""
+    logits = np.random.default_rng(3).normal(size=(200, 10)) * 3
+    labels = logits.argmax(1)
+    row = figures(logits, labels, outputs_logits=True)
+    top1 = torch.softmax(torch.from_numpy(logits), 1).max(1).values
+    nll = torch.nn.functional.cross_entropy(torch.from_numpy(logits), torch.from_numpy(labels))
+    assert row["accuracy"] == 1.0
+    assert row["ece"] == pytest.approx(1.0 - float(top1.mean()), rel=1e-9)
+    assert row["nll"] == pytest.approx(float(nll), rel=1e-9) == row["loss"]
+
+
 def test_record_replay_measures_every_snapshot(tmp_path):
     rng = np.random.default_rng(2)
     images, labels = rng.random((50, 28, 28), dtype=np.float32), rng.integers(0, 10, 50)
@@ -100,4 +119,5 @@ def test_replay_page_without_snapshots_says_how_to_make_them(monkeypatch, tmp_pa
     at = open_page("ui/replay_page.py")
     assert not at.exception
     assert any("--snapshots" in w.value for w in at.warning)
-    assert CHECKPOINT_DIR.is_dir()
+    # The shipped snapshots under checkpoints/replay are not read: no picker, no chart.
+    assert not at.radio and "replay_chart" not in chart_keys(at)
