@@ -13,7 +13,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from explorer import gallery, registry
-from explorer.calibration import calibration_report, fit_temperature, refit_on_half, reliability
+from explorer.calibration import fit_temperature, refit_on_half
 from explorer.checkpoints import CHECKPOINT_DIR, load_model
 from explorer.confidence import softmax
 from explorer.data import load_test_float, load_test_split
@@ -53,6 +53,42 @@ def mlp_logits() -> np.ndarray:
     return predict_logits(load_model("mlp"), load_test_float()[0])  # (10000, 10)
 
 
+def top1_bins(logits, temperature: float) -> np.ndarray:
+    """Each image's bin, 1 to 15, of its top-1 softmax(z / T) by torch: (0, 1/15], ..."""
+    z = torch.tensor(np.asarray(logits), dtype=torch.float64) / temperature
+    return np.clip(np.ceil(torch.softmax(z, 1).max(1).values.numpy() * 15), 1, 15).astype(int)
+
+
+def reference_report(logits, labels, temperature: float) -> dict:
+    """ECE, MCE, NLL and Brier of softmax(z / T), by torch and numpy (not explorer's maths)."""
+    z = torch.tensor(np.asarray(logits), dtype=torch.float64) / temperature
+    y = np.asarray(labels)
+    probs = torch.softmax(z, 1).numpy()
+    conf, hit, bins = probs.max(1), probs.argmax(1) == y, top1_bins(logits, temperature)
+    gaps = {b: abs(hit[bins == b].mean() - conf[bins == b].mean()) for b in set(bins.tolist())}
+    return {"ece": sum(gap * (bins == b).mean() for b, gap in gaps.items()),
+            "mce": max(gaps.values()),
+            "nll": torch.nn.functional.cross_entropy(z, torch.tensor(y)).item(),
+            "brier": float(((probs - np.eye(10)[y]) ** 2).sum(1).mean())}
+
+
+def torch_fitted_t(logits, labels) -> float:
+    """The T minimising torch's cross-entropy of z / T, by L-BFGS on log T."""
+    z, y = torch.tensor(np.asarray(logits), dtype=torch.float64), torch.tensor(labels)
+    log_t = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    search = torch.optim.LBFGS([log_t], max_iter=200, tolerance_grad=1e-12,
+                               tolerance_change=1e-15, line_search_fn="strong_wolfe")
+
+    def nll() -> torch.Tensor:
+        search.zero_grad()
+        loss = torch.nn.functional.cross_entropy(z / log_t.exp(), y)
+        loss.backward()
+        return loss
+
+    search.step(nll)
+    return float(log_t.detach().exp())
+
+
 def digit_image(label: int = 7) -> tuple[np.ndarray, int]:
     return mnist_digit(label), mnist_index(label)
 
@@ -87,14 +123,16 @@ def test_calibration_shows_three_settings_and_where_the_drawing_falls(mlp_logits
     assert any(h.startswith(f"Fitted T = {fitted:.3g}") for h in headings)
     assert any(h.startswith("Explorer's T = 1") for h in headings)
     for label, key in [("ECE", "ece"), ("MCE", "mce"), ("NLL", "nll"), ("Brier", "brier")]:
-        shown = metrics(at, label)
-        expected = [calibration_report(mlp_logits, labels, t)[key] for t in (1.0, fitted, 1.0)]
-        assert shown == [f"{v:.4f}" for v in expected], label
-    confidence = softmax(predict_logits(load_model("mlp"), image28[None])[0]).max()
-    probs = np.full((1, 10), (1 - confidence) / 9)
-    probs[0, 0] = confidence
-    b = int(np.flatnonzero(reliability(probs, [0]).counts)[0]) + 1
-    assert any(f"bin **{b} of 15**" in md.value for md in at.markdown)
+        shown = [float(v) for v in metrics(at, label)]
+        expected = [reference_report(mlp_logits, labels, t)[key] for t in (1.0, fitted, 1.0)]
+        assert shown == pytest.approx(expected, abs=5.1e-5), label  # shown to 4 places
+    drawing = predict_logits(load_model("mlp"), image28[None])  # (1, 10)
+    lines = [md.value for md in at.markdown if "Your drawing" in md.value]
+    assert len(lines) == 3
+    for line, t in zip(lines, (1.0, fitted, 1.0)):  # one per setting, at its own T
+        (b,) = top1_bins(drawing, t)
+        in_bin = int((top1_bins(mlp_logits, t) == b).sum())
+        assert f"bin **{b} of 15**" in line and f"over {in_bin:,} images" in line, (t, line)
 
 
 def test_calibration_follows_the_explorers_temperature(mlp_logits):
@@ -105,8 +143,8 @@ def test_calibration_follows_the_explorers_temperature(mlp_logits):
     at.switch_page("ui/calibration_page.py").run()
     assert_clean(at)
     assert any(h.value.startswith("Explorer's T = 2.5") for h in at.subheader)
-    nll = calibration_report(mlp_logits, load_test_split()[1], 2.5)["nll"]
-    assert metrics(at, "NLL")[2] == f"{nll:.4f}"
+    nll = reference_report(mlp_logits, load_test_split()[1], 2.5)["nll"]
+    assert float(metrics(at, "NLL")[2]) == pytest.approx(nll, abs=5.1e-5)
     assert any("Draw something on the Explorer page" in i.value for i in at.info)
 
 
@@ -117,13 +155,13 @@ def test_refit_shows_before_and_after_and_can_set_the_explorers_t(mlp_logits):
     assert_clean(at)
     (shown,) = metrics(at, "Refit T")
     labels = load_test_split()[1]
-    expected = fit_temperature(mlp_logits[::2], labels[::2])
+    expected = torch_fitted_t(mlp_logits[::2], labels[::2])
     assert np.isfinite(float(shown)) and float(shown) == pytest.approx(expected, abs=1e-4)
     (table,) = at.dataframe
     rows = table.value
     assert list(rows["setting"]) == ["T = 1", "checkpoint T", "refit T"]
     for t, ece, nll in zip(rows["T"], rows["ECE"], rows["NLL (nats)"]):
-        report = calibration_report(mlp_logits[1::2], labels[1::2], t)
+        report = reference_report(mlp_logits[1::2], labels[1::2], t)
         assert (ece, nll) == pytest.approx((report["ece"], report["nll"]))
     at.button(key="calibration_apply_refit").click().run()
     assert_clean(at)

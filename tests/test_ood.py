@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from explorer.checkpoints import load_model
+from explorer.data import load_test_float
+from explorer.inference import predict_logits
 from explorer.ood import (
     NON_DIGIT_KINDS,
     THRESHOLDS_PATH,
@@ -126,7 +128,15 @@ def test_script_writes_thresholds_that_keep_the_target(tmp_path, capsys):
     # The app's rule (energy cut or a filled blob) flags at least what the energy cut does.
     assert entry["verdict_detection"] >= entry["energy_detection"]
     assert 0 <= entry["verdict_drawn_false_alarm"] <= 1
-    assert entry["msp"] == results["cnn"]["msp"]["threshold"]
+    # By hand: keeping 99 % of 400 digits rejects 4, so each cut is the 5th least digit-like
+    # score of the first 400 test digits, from torch's softmax and logsumexp.
+    z = torch.tensor(predict_logits(load_model("cnn", "cpu"), load_test_float()[0][:400]),
+                     dtype=torch.float64)
+    msp, energy = torch.softmax(z, 1).max(1).values, -torch.logsumexp(z, 1)
+    assert entry["msp"] == pytest.approx(float(msp.sort().values[4]), rel=1e-9)
+    assert entry["energy"] == pytest.approx(float(energy.sort(descending=True).values[4]),
+                                            rel=1e-9)
+    assert entry["msp"] == results["cnn"]["msp"]["threshold"]  # the file holds what it found
     assert entry["weights_sha256"] == load_model("cnn", "cpu").meta["weights_sha256"]
 
 
