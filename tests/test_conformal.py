@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.confidence import softmax
+from explorer.confidence import Thresholds, softmax
 from explorer.conformal import (
+    Calibrated,
     calibrate,
     class_scores,
     conformal_quantile,
@@ -14,6 +15,7 @@ from explorer.conformal import (
     held_out_sets,
     prediction_sets,
     risk_coverage,
+    verdict_marks,
 )
 from explorer.testset_logits import testset_logits as stored_or_computed_logits
 from tests.apptest import need_checkpoints
@@ -40,6 +42,47 @@ def test_a_small_example_by_hand():
     sets = prediction_sets(np.array([[0.72, 0.2, 0.08]]), aps, np.zeros(1))
     assert sets.tolist() == [[True, True, False]]
     assert conformal_quantile(np.arange(4.0), 0.1) == float("inf")  # too few for 90 %
+
+
+def test_a_score_exactly_at_the_sets_edge_is_in_it():
+    """A set holds every class whose score is at most q̂ (+ 1e-12 for rounding): the edge too."""
+    lac = Calibrated("LAC", alpha=0.1, qhat=0.25, n=100)
+    edge = 0.25 + 1e-12  # the largest score still in the set
+    p_edge = 1.0 - edge
+    assert 1.0 - p_edge == edge  # LAC's score 1 − p lands exactly on the edge
+    probs = np.array([[p_edge, np.nextafter(p_edge, 0.0), 0.9]])  # at, just past, well in
+    assert prediction_sets(probs, lac).tolist() == [[True, False, True]]
+
+
+# Five images' logits (10 classes; -1000 is a class with no mass) and top-1 probabilities:
+# A ≈ 1 right, B = 0.75 exactly wrong, C = 0.5 exactly right (a tie, argmax 0), D = 0.1
+# (uniform) wrong, E = 0.6 wrong.
+VERDICT_TOPS = {"A": ([10.0], 0), "B": ([np.log(3.0), 0.0], 1), "C": ([0.0, 0.0], 0),
+                "D": ([0.0] * 10, 3), "E": ([np.log(1.5), 0.0], 2)}
+
+
+def _verdict_images() -> tuple[np.ndarray, np.ndarray]:
+    logits = np.full((len(VERDICT_TOPS), 10), -1000.0)
+    for row, (head, _) in zip(logits, VERDICT_TOPS.values()):
+        row[:len(head)] = head
+    return logits, np.array([label for _, label in VERDICT_TOPS.values()])
+
+
+def test_verdict_marks_by_hand():
+    """Share answered, and the error rate among those answered only, at each rule's edge."""
+    logits, labels = _verdict_images()
+    marks = verdict_marks(logits, labels, Thresholds(confident=0.75, not_a_digit=0.5))
+    # "not a digit" is top-1 < 0.5: D alone; A, B, C, E answered, B and E wrong.
+    # "confident" is top-1 ≥ 0.75: A and B answered, B wrong.
+    assert [(share, error) for _, share, error in marks] == [(0.8, 0.5), (0.4, 0.5)]
+
+
+def test_verdict_marks_with_an_energy_cut_by_hand():
+    """Energy −log Σ e^z ≤ the cut is a digit: C's is −log 2, exactly at the cut."""
+    logits, labels = _verdict_images()
+    marks = verdict_marks(logits, labels, Thresholds(confident=0.75, max_energy=-np.log(2.0)))
+    # Every energy is ≤ −log 2 (A −10, B −log 4, C −log 2, D −log 10, E −log 2.5): all answered.
+    assert [(share, error) for _, share, error in marks] == [(1.0, 0.6), (0.4, 0.5)]
 
 
 def _calibrated_model(n: int, seed: int):
