@@ -15,6 +15,7 @@ from explorer.heads import (
     BINARY_SIGMOID,
     BINARY_SOFTMAX,
     EMPTY,
+    ONE_VS_REST,
     PAIR_SIGMOID,
     PAIR_SOFTMAX,
     REGRESS,
@@ -94,6 +95,20 @@ def test_multi_hot_and_set_scoring_by_hand():
     shares = torch.log(torch.tensor([[.01] * 3 + [.45] + [.01] * 4 + [.46, .01]] * 3))
     # top-k: the two highest for two different digits, the highest for the others
     assert PAIR_SOFTMAX.correct(shares, pairs).tolist() == [True, False, False]
+
+
+def test_one_vs_rest_figures_by_hand():
+    """Two images' ten sigmoids: each row's sum, whether any is above 0.5, per-class ECE."""
+    ln3 = np.log(3.0)  # sigmoid(±ln 3) = 0.75 / 0.25
+    out = np.full((2, 10), -ln3)
+    out[0, 4] = ln3  # image 0: class 4 at 0.75, the rest 0.25; image 1: all 0.25
+    figures = head_metrics(ONE_VS_REST, out, np.array([4, 7]))
+    assert figures["mean_sum"] == pytest.approx((0.75 + 9 * 0.25 + 10 * 0.25) / 2)  # 2.75
+    assert figures["none_above_half"] == 0.5  # image 1 only
+    assert figures["accuracy"] == 0.5  # image 1's tie goes to class 0, not 7
+    # Every class: one image whose sigmoid is 0.25 or 0.75 away from its 0/1 answer, or
+    # two at 0.25 with answers averaging 0.5 or 0: a gap of 0.25 each time.
+    assert figures["ece_per_class"] == pytest.approx(0.25)
 
 
 def test_regression_is_scored_by_rounding_and_mae():
