@@ -17,6 +17,7 @@ from explorer.data import load_test_split
 from explorer.inference import predict_logits
 from explorer.preprocess import center_of_mass
 from explorer.upload import MAX_UPLOAD_SIDE, UploadError, upload_to_mnist, upload_to_rgba
+from scripts import upload_cost
 from tests.imagefiles import bilevel_png, encode
 
 EXPLORER_DIR = Path(upload.__file__).parent
@@ -150,9 +151,10 @@ def test_exif_orientation_6_shows_the_seven_upright(fmt):
     assert predict_logits(loaded, np.stack([expected, got])).argmax(1).tolist() == [7, 7]
 
 
-def animation(frames: list[Image.Image], fmt: str) -> bytes:
+def animation(frames: list[Image.Image], fmt: str, **options) -> bytes:
     buffer = io.BytesIO()
-    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    frames[0].save(buffer, fmt, save_all=True, append_images=frames[1:], duration=100, loop=0,
+                   **options)
     return buffer.getvalue()
 
 
@@ -166,5 +168,82 @@ def test_animation_gives_its_first_frame_with_ink(fmt):
     # A shade apart (< INK_THRESHOLD), since GIF merges identical frames into one.
     blanks = animation([blank, Image.new("RGB", (640, 480), (228, 226, 214))], fmt)
     assert Image.open(io.BytesIO(blanks)).n_frames == 2
-    with pytest.raises(UploadError, match="no ink in any frame"):
+    with pytest.raises(UploadError, match=r"no ink in the first 2 frame\(s\)"):
         upload_to_rgba(blanks)
+
+
+# --- hostile animations: one pixel budget for all frames --------------------------------------
+
+
+def count_decoded_frames(monkeypatch) -> list:
+    """Record each frame upload decodes (its size), by wrapping the one decoding function."""
+    decoded, real = [], upload._frame_rgba
+    monkeypatch.setattr(upload, "_frame_rgba", lambda image: decoded.append(image.size)
+                        or real(image))
+    return decoded
+
+
+@pytest.mark.parametrize("build", [upload_cost.blank_gif, upload_cost.blank_tiff])
+def test_sixty_blank_huge_frames_cost_one_decode(build, monkeypatch):
+    data = build(60, 4900)  # 60 × 24 Mpx: the audit's 1.1 MB GIF and 357 kB TIFF
+    decoded = count_decoded_frames(monkeypatch)
+    with pytest.raises(UploadError, match=r"no ink in the first 1 frame\(s\).*25,000,000 pix"):
+        upload_to_rgba(data)
+    assert decoded == [(4900, 4900)]  # was 50 decodes: 31 s of CPU for the GIF
+
+
+def test_frames_are_decoded_while_the_budget_lasts(monkeypatch):
+    blank = Image.new("RGB", (3000, 3000), (235, 232, 220))  # 9 Mpx each: two fit in 25 Mpx
+    inked = blank.copy()
+    ImageDraw.Draw(inked).line([(900, 600), (2100, 600), (1300, 2500)], fill=(30, 30, 40),
+                               width=90)
+    decoded = count_decoded_frames(monkeypatch)
+    with pytest.raises(UploadError, match=r"first 2 frame\(s\)"):
+        upload_to_rgba(animation([blank, blank, inked], "TIFF", compression="tiff_deflate"))
+    assert len(decoded) == 2  # the third would pass 25 Mpx: never decoded
+    decoded.clear()
+    pages = animation([blank, inked], "TIFF", compression="tiff_deflate")
+    assert upload_to_mnist(pages).max() > 0.5  # within the budget: the inked page is found
+    assert len(decoded) == 2
+
+
+def test_small_animations_are_searched_up_to_the_frame_cap(monkeypatch):
+    decoded = count_decoded_frames(monkeypatch)
+    with pytest.raises(UploadError, match=r"first 50 frame\(s\)"):
+        upload_to_rgba(upload_cost.blank_gif(80, 64))
+    assert len(decoded) == upload.MAX_UPLOAD_FRAMES
+
+
+def test_a_later_page_over_the_pixel_limit_is_refused_from_its_header(monkeypatch):
+    blank = Image.new("1", (100, 100), 1)
+    decoded = count_decoded_frames(monkeypatch)
+    with pytest.raises(UploadError, match="5001x5000 = 25,005,000 pixels"):
+        upload_to_rgba(animation([blank, Image.new("1", (5001, 5000), 1)], "TIFF"))
+    assert decoded == [(100, 100)]
+
+
+# --- pictures with more than 8 bits per sample ---------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_a_16_bit_greyscale_seven_on_white_is_read(fmt):
+    eight = np.asarray(mnist_seven_on_paper().convert("L"))
+    sixteen = Image.fromarray(eight.astype(np.uint16) * 257)  # the same picture, 16 bits
+    data = encode(sixteen, fmt)
+    assert Image.open(io.BytesIO(data)).mode == "I;16"
+    got = upload_to_mnist(data)  # was "No ink found": convert() clipped 65,535 to 255
+    np.testing.assert_allclose(got, upload_to_mnist(encode(Image.fromarray(eight), fmt)),
+                               atol=1e-6)
+    assert predict_logits(load_model("cnn", device="cpu"), got[None]).argmax() == 7
+
+
+@pytest.mark.parametrize("mode,values,expected", [
+    ("I;16", [0, 257, 65535], [0, 1, 255]),
+    ("I", [-5, 65535, 99_999], [0, 255, 255]),
+    ("F", [0.0, 0.5, 2.0], [0, 127, 255]),
+])
+def test_high_bit_depths_scale_to_8_bits(mode, values, expected):
+    dtype = {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]
+    image = Image.fromarray(np.array([values], dtype))
+    assert image.mode == mode
+    assert np.asarray(upload.eight_bit(image)).tolist() == [expected]
