@@ -1,6 +1,8 @@
 """The Explorer's plotly.js: the vendored cartesian bundle draws every trace the page sends."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 from plotly.offline import get_plotlyjs_version
@@ -37,3 +39,32 @@ def test_a_trace_outside_the_cartesian_bundle_goes_to_streamlits_plotly():
 
     assert live.draws(go.Figure([go.Bar(y=[1, 2]), go.Heatmap(z=[[1]])]))
     assert not live.draws(go.Figure([go.Bar(y=[1]), go.Pie(values=[1, 2])]))
+
+
+def test_a_truncated_plotly_js_in_static_is_repaired_on_start(monkeypatch, tmp_path):
+    monkeypatch.setattr(live, "STATIC_DIR", tmp_path)
+    source = live.plotly_source()
+    url_path = live._publish_plotly()
+    target = tmp_path / url_path.rsplit("/", 1)[1]
+    assert target.read_bytes() == source.read_bytes()
+    target.write_bytes(source.read_bytes()[:1000])  # a kill during the first copy
+    assert live._publish_plotly() == url_path
+    assert target.read_bytes() == source.read_bytes()  # was kept as it was, for good
+    target.write_bytes(source.read_bytes()[:-1] + b"!")  # same size, other bytes
+    live._publish_plotly()
+    assert target.read_bytes() == source.read_bytes()
+
+
+def test_a_copy_that_fails_leaves_no_partial_file_behind(monkeypatch, tmp_path, caplog):
+    monkeypatch.setattr(live, "STATIC_DIR", tmp_path)
+
+    def disk_full(source, destination):
+        with open(destination, "wb") as file:
+            file.write(b"function(){")  # part of the file, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(live.shutil, "copyfile", disk_full)
+    with caplog.at_level(logging.ERROR, logger="digit_explorer"):
+        live._publish_plotly()  # the app still starts: its charts say what is missing
+    assert list(tmp_path.iterdir()) == []  # no partial file under the served name, or any
+    assert "could not publish" in caplog.text

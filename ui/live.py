@@ -13,8 +13,10 @@ loaded by the first instance on the page, before the first stroke needs it.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -52,15 +54,39 @@ def plotly_source() -> Path:
 
 
 def _publish_plotly() -> str:
-    """Copy plotly.js into static/ once (named by version and bundle); its URL path."""
+    """Copy plotly.js into static/ (named by version and bundle); its URL path.
+
+    NB: checked on every start, and copied atomically (a temporary file, then a rename): a
+    kill or a full disk during a first start used to leave a partial file that was never
+    repaired, and every live chart stayed empty.
+    """
     source = plotly_source()
     bundle = "cartesian" if source == CARTESIAN_JS else "full"
     name = f"plotly-{PLOTLY_JS_VERSION}-{bundle}.min.js"
     target = STATIC_DIR / name
-    if not target.is_file():
-        STATIC_DIR.mkdir(exist_ok=True)
-        shutil.copyfile(source, target)
+    partial = STATIC_DIR / f".{name}.{os.getpid()}.partial"
+    try:
+        if not _same_bytes(source, target):
+            STATIC_DIR.mkdir(exist_ok=True)
+            shutil.copyfile(source, partial)
+            os.replace(partial, target)
+            log.info("published %s to static/", name)
+    except OSError:  # a full disk: the pages still run; the charts say plotly.js is missing
+        log.exception("could not publish %s to static/", name)
+    finally:
+        partial.unlink(missing_ok=True)
     return f"app/static/{name}"
+
+
+def _same_bytes(source: Path, target: Path) -> bool:
+    """Whether `target` exists and holds exactly `source`'s bytes (size, then sha256)."""
+    if not target.is_file() or target.stat().st_size != source.stat().st_size:
+        return False
+    digests = []
+    for path in (source, target):
+        with open(path, "rb") as file:
+            digests.append(hashlib.file_digest(file, "sha256").digest())
+    return digests[0] == digests[1]
 
 
 _COMPONENT = st.components.v2.component(

@@ -16,8 +16,11 @@ function loadPlotly(url) {
     plotlyPromise = new Promise((resolve, reject) => {
       const script = document.createElement("script");
       script.src = url;
-      script.onload = () => resolve(window.Plotly);
-      script.onerror = () => { plotlyPromise = null; reject(new Error(`cannot load ${url}`)); };
+      const fail = (why) => { plotlyPromise = null; script.remove(); reject(new Error(why)); };
+      // NB: a truncated file still "loads": its syntax error leaves window.Plotly unset.
+      script.onload = () => (window.Plotly ? resolve(window.Plotly)
+        : fail(`${url} loaded but defined no Plotly: the file is incomplete`));
+      script.onerror = () => fail(`cannot load ${url}`);
       document.head.appendChild(script);
     });
   }
@@ -364,9 +367,23 @@ export default function (args) {
   if (data.idle && inst.ready) return () => forget(inst, parentElement);
   inst.data = data;
   inst.root.classList.toggle("dce-present", !!data.presentation);
-  loadPlotly(data.plotly_url).catch((err) => console.error("digit explorer:", err));
+  loadPlotly(data.plotly_url).then(() => showProblem(inst, null), (err) => {
+    console.error("digit explorer:", err);
+    if (data.view !== "readouts") showProblem(inst, PLOTLY_PROBLEM);
+  });
   Promise.resolve(VIEWS[data.view][1](inst, data)).catch((err) => console.error(err));
   return () => forget(inst, parentElement);
+}
+
+const PLOTLY_PROBLEM = "The charts can't be drawn: the page could not load plotly.js. Reload "
+  + "the page; if this persists, restart the app, which repairs its copy of plotly.js.";
+
+function showProblem(inst, text) {
+  // One line in place of the charts, so an empty panel never goes unexplained.
+  let note = inst.root.querySelector(":scope > .dce-problem");
+  if (!text) return note && note.remove();
+  if (!note) inst.root.prepend((note = el("div", "dce-problem")));
+  note.textContent = text;
 }
 
 function forget(inst, parentElement) {
