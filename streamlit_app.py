@@ -21,7 +21,8 @@ PAGES = [st.Page(spec.script, title=spec.title, icon=spec.icon, default=index ==
 def shell(url_path: str) -> None:
     """Title, shared state, the link's view and the sidebar; an error leaves the pages usable."""
     state.init_state()
-    url.read_once()  # before the picker renders: a link may choose the model
+    widgets.guarded(url.read_once)()  # before the picker: a link may choose the model; a
+    # failure here costs the link only, never the picker below
     state.note_page(url_path)
     models.preload_default_model()  # so the first stroke does not wait for torch
     widgets.presentation_toggle()

@@ -14,16 +14,16 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from explorer.confidence import as_logits, softmax
+from explorer.errors import PROJECT_ROOT, ExplainedError, display_path
 from explorer.registry import ARCHS, Arch, build_model, count_params, get_arch
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CHECKPOINT_DIR = PROJECT_ROOT / "checkpoints"
 CHECKPOINT_DIR_ENV = "EXPLORER_CHECKPOINT_DIR"  # another folder of checkpoints (tests, latency)
 WEIGHTS, META = "model.safetensors", "meta.json"
 REQUIRED_KEYS = ("arch", "config", "params", "temperature", "metrics", "weights_sha256")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ExplainedError):
     """A checkpoint is missing or unusable; the message names the file and the fix."""
 
 
@@ -97,18 +97,6 @@ def resolve_dir(name_or_path: str | os.PathLike) -> Path:
     if path.suffix in (".safetensors", ".json"):
         return path.parent
     return path
-
-
-def display_path(path: str | os.PathLike) -> str:
-    """The path relative to the project root, else only its last component: never absolute.
-
-    NB: error messages reach the page, which must not learn the server's directory layout.
-    """
-    absolute = Path(os.path.abspath(path))  # no resolve(): a symlinked folder keeps its name
-    try:
-        return absolute.relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        return absolute.name
 
 
 def train_command(out: Path) -> str:

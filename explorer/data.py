@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.errors import ExplainedError, display_path
+
 ASSETS = Path(__file__).parent / "assets"
 TEST_FILES = {
     # name: sha256 of the uncompressed idx file (the originals from LeCun et al.)
@@ -18,7 +20,7 @@ TEST_FILES = {
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "data"
 
 
-class DataError(RuntimeError):
+class DataError(ExplainedError):
     """MNIST could not be found or read; the message says where the files go."""
 
 
@@ -87,10 +89,11 @@ def _read_idx(name: str) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes())
     except (OSError, EOFError, gzip.BadGzipFile) as err:
-        raise DataError(f"shipped test split {path} is missing or unreadable: {err}. "
-                        f"Restore it with `git checkout -- {path.name}`.") from err
+        raise DataError(f"shipped test split {display_path(path)} is missing or unreadable "
+                        f"({type(err).__name__}). "
+                        f"Restore it with `git checkout -- {display_path(path)}`.") from err
     if hashlib.sha256(raw).hexdigest() != TEST_FILES[name]:
-        raise DataError(f"shipped test split {path} fails its sha256 check; "
+        raise DataError(f"shipped test split {display_path(path)} fails its sha256 check; "
                         f"restore it from git.")
     ndim = raw[3]
     dims = np.frombuffer(raw, dtype=">i4", count=ndim, offset=4)

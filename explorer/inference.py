@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from explorer.checkpoints import LoadedModel
+from explorer.preprocess import BadImage
 
 BATCH = 2048
 
@@ -34,12 +35,12 @@ def check_images(images, width: int = 28) -> np.ndarray:
     with np.errstate(over="ignore"):  # overflow gives inf, reported below with the NaNs
         images = np.asarray(images, dtype=np.float32)
     if images.ndim != 3 or images.shape[1:] != (28, width):
-        raise ValueError(f"images must have shape (N, 28, {width}), got {images.shape}")
+        raise BadImage(f"images must have shape (N, 28, {width}), got {images.shape}")
     finite = np.isfinite(images).all(axis=(1, 2))  # (N,)
     if not finite.all():
         bad = np.flatnonzero(~finite)
         more = ", …" if bad.size > 5 else ""
-        raise ValueError(f"images contain NaN or inf: {bad.size} of {len(images)} images, "
+        raise BadImage(f"images contain NaN or inf: {bad.size} of {len(images)} images, "
                          f"at index {', '.join(map(str, bad[:5]))}{more}")
     return images
 

@@ -10,6 +10,8 @@ import struct
 import numpy as np
 from PIL import Image
 
+from explorer.errors import ExplainedError
+
 MNIST_SIDE = 28
 CANVAS_SIDE = 280  # the Explorer's drawing canvas, px: the size every drawn test set uses
 # MNIST fitted each digit's bounding box into 20x20 before centring it in 28x28.
@@ -28,7 +30,11 @@ MIN_INK_PIXELS = 1
 MAX_CANVAS_PIXELS = 4096 * 4096
 
 
-class CanvasTooLarge(ValueError):
+class BadImage(ExplainedError, ValueError):
+    """An image the model can't take (shape, NaN or inf); the message says which."""
+
+
+class CanvasTooLarge(BadImage):
     """A canvas has more than MAX_CANVAS_PIXELS pixels; the message gives its size and the limit."""
 
 
@@ -52,7 +58,7 @@ def _as_float_channels(canvas) -> np.ndarray:
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 2, 3, 4):
-        raise ValueError(
+        raise BadImage(
             f"expected a (H, W) grey, (H, W, 3) RGB or (H, W, 4) RGBA canvas, got shape {arr.shape}"
         )
     check_canvas_size(arr.shape[0], arr.shape[1])
@@ -67,7 +73,7 @@ def _as_float_channels(canvas) -> np.ndarray:
         if values.size and values.max() > 1.0:
             values = values / 255.0
     else:
-        raise ValueError(f"expected a numeric canvas, got dtype {arr.dtype}")
+        raise BadImage(f"expected a numeric canvas, got dtype {arr.dtype}")
     return np.clip(values, 0.0, 1.0)
 
 
@@ -230,12 +236,12 @@ def is_blob(image28) -> bool:
 
 
 def check_image28(image28) -> np.ndarray:
-    """A finite (28, 28) float32 copy of an MNIST-style image, or ValueError saying why not."""
+    """A finite (28, 28) float32 copy of an MNIST-style image, or BadImage saying why not."""
     image = np.asarray(image28, dtype=np.float32)
     if image.shape != (MNIST_SIDE, MNIST_SIDE):
-        raise ValueError(f"image28 must have shape (28, 28), got {image.shape}")
+        raise BadImage(f"image28 must have shape (28, 28), got {image.shape}")
     if not np.isfinite(image).all():
-        raise ValueError("image28 contains NaN or inf")
+        raise BadImage("The image contains NaN or inf values, which no model can take.")
     return image
 
 

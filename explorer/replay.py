@@ -15,12 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from explorer.calibration import ece
 from explorer.confidence import as_logits, log_softmax, softmax
+from explorer.errors import ExplainedError, display_path
 from explorer.inference import model_logits
-from explorer.registry import build_model, config_dict, get_arch
+from explorer.registry import ARCHS, build_model, config_dict, get_arch
 
 SNAPSHOTS, REPLAY_META = "snapshots.safetensors", "replay.json"
 
@@ -88,12 +90,49 @@ class Replay:
             return np.concatenate([m(x).float().numpy() for m in self.models])
 
 
+class ReplayError(ExplainedError):
+    """A replay folder lacks a file or holds a broken one; the message says how to remake it."""
+
+
+def remake_command(folder: Path, arch: str) -> str:
+    """The command that records this replay folder again."""
+    return (f"python scripts/train.py --arch {arch} --snapshots {display_path(folder)} "
+            f"--out /tmp/replay-{arch}")
+
+
 def read_replay(folder: str | os.PathLike) -> Replay:
-    """Load a replay folder; ValueError when it does not describe a registered model."""
+    """Load a replay folder; ReplayError (naming the file and the fix) when it is unusable.
+
+    NB: the details of what a parser said go to the server log, not into the message.
+    """
     folder = Path(folder)
-    meta = json.loads((folder / REPLAY_META).read_text())
-    get_arch(meta["arch"])  # KeyError: an unknown arch
-    tensors = load_file(str(folder / SNAPSHOTS))
+    arch = folder.name
+    try:
+        meta = json.loads((folder / REPLAY_META).read_text())
+        arch = meta["arch"] if meta.get("arch") in ARCHS else arch
+        get_arch(meta["arch"])  # KeyError: an unknown arch
+        return _build_replay(meta, load_file(str(folder / SNAPSHOTS)))
+    except Exception as err:  # any failure means the same to the user: remake the folder
+        raise ReplayError(f"Replay {display_path(folder)}: {_what_failed(folder, err)}. "
+                          f"Remake it with: {remake_command(folder, arch)}") from err
+
+
+def _what_failed(folder: Path, err: Exception) -> str:
+    """One phrase naming the file at fault and what is wrong with it."""
+    for name in (REPLAY_META, SNAPSHOTS):
+        if not (folder / name).is_file():
+            return f"{name} is missing"
+    if isinstance(err, (json.JSONDecodeError, UnicodeDecodeError)):
+        return f"{REPLAY_META} is not valid JSON"
+    if isinstance(err, SafetensorError):
+        return f"{SNAPSHOTS} is truncated or corrupt"
+    if isinstance(err, (KeyError, TypeError, AttributeError)):
+        return f"{REPLAY_META} does not describe a replay of a registered model"
+    return f"{SNAPSHOTS} does not fit the model {REPLAY_META} describes"
+
+
+def _build_replay(meta: dict, tensors: dict[str, torch.Tensor]) -> Replay:
+    """The float32 models of every snapshot epoch from the file's float16 tensors."""
     models = []
     for epoch in meta["epochs"]:
         prefix = f"e{epoch}."

@@ -13,11 +13,14 @@ from tests.apptest import (
     app,
     assert_clean,
     canvas_from_digit,
+    live_data,
     metric,
     need_checkpoints,
     only_checkpoints,
 )
-from ui import state
+from tests.markdown import outside_code_spans
+from ui import live, state
+from ui.safe_text import SHOWN_CHARS
 
 DRAWING_JSON = {"objects": [{"type": "path", "path": [["M", 100, 50], ["L", 100, 230]]}]}
 
@@ -60,13 +63,14 @@ def test_markdown_file_name_is_shown_literally(canvas):
     at.file_uploader(key="explorer_upload_image").upload(name, b"not an image", "image/png").run()
     assert not at.exception
     (warning,) = at.warning
-    assert "](http" not in warning.value and ":red[" not in warning.value
-    assert r"\!\[x\]\(http\:" in warning.value  # every markup character escaped
+    markup = outside_code_spans(warning.value)
+    assert "](http" not in markup and ":red[" not in markup and "http" not in markup
+    assert f"`{name[:SHOWN_CHARS]}`" in warning.value  # a cut prefix, in a code span
     digit = Image.fromarray(255 - canvas_from_digit(3)[0][..., 0])
     at.file_uploader(key="explorer_upload_image").upload(name, _png(digit), "image/png").run()
     assert_clean(at)
     shown = [c.value for c in at.caption if "Showing an example" in c.value]
-    assert shown and "](http" not in shown[0] and ":red[" not in shown[0]
+    assert shown and "http" not in outside_code_spans(shown[0])
 
 
 def _break(folder, field: str, value) -> None:
@@ -112,3 +116,33 @@ def test_no_traceback_reaches_the_browser():
     config = Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml"
     text = config.read_text()
     assert 'showErrorDetails = "none"' in text
+
+
+@pytest.mark.parametrize("sent,expected", [
+    (float("nan"), 2.5), ("nan", 2.5), (float("inf"), 2.5), ("-inf", 2.5), ("abc", 2.5),
+    (None, 2.5), ([3], 2.5), (1e9, 20.0), (-3, 0.05), (0, 0.05), ("7.5", 7.5),
+])
+def test_a_temperature_from_the_browser_is_checked_and_clipped(canvas, sent, expected):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(3)
+    at = app().run()
+    state_key = live.KEYS["charts"]
+    at.session_state[state_key] = {"temperature": {"t": 2.5, "n": "first"}}
+    at.run()
+    assert at.session_state[state.TEMPERATURE_KEY] == 2.5
+    at.session_state[state_key] = {"temperature": {"t": sent, "n": "forged"}}
+    at.run()
+    assert_clean(at)
+    assert at.session_state[state.TEMPERATURE_KEY] == pytest.approx(expected)
+    assert live_data(at, "charts")["temperature"] == pytest.approx(expected)
+
+
+def test_the_same_temperature_message_is_applied_once(canvas):
+    need_checkpoints("cnn")
+    canvas.image, _ = canvas_from_digit(3)
+    at = app().run()
+    at.session_state[live.KEYS["charts"]] = {"temperature": {"t": 4.0, "n": "once"}}
+    at.run()
+    at.session_state[state.TEMPERATURE_KEY] = 1.5
+    at.run()  # the component's old message is still in its state: it must not win again
+    assert at.session_state[state.TEMPERATURE_KEY] == 1.5

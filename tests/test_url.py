@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from explorer import registry
+from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from explorer.data import load_test_split
 from tests.apptest import (
     app,
@@ -13,7 +14,8 @@ from tests.apptest import (
     need_checkpoints,
     set_live_temperature,
 )
-from ui import state, url
+from tests.markdown import outside_code_spans
+from ui import safe_text, state, url
 
 
 def test_parse_takes_a_good_link():
@@ -27,10 +29,62 @@ def test_parse_takes_a_good_link():
     ({"t": "0"}, "t"), ({"t": "1e9"}, "t"), ({"naive": "yes"}, "naive"),
     ({"example": "-1"}, "example"), ({"example": "10000"}, "example"),
     ({"example": "<script>"}, "example"),
+    ({"example": "\u00b2"}, "example"),  # '²'.isdigit() is True, int('²') raises
+    ({"example": "\u0663"}, "example"),  # Arabic-Indic 3: int() takes it, a link never has it
+    ({"example": "1" * 5000}, "example"),  # int() refuses over 4,300 digits
+    ({"example": " 7"}, "example"), ({"t": "1_0"}, "t"), ({"t": " 2"}, "t"),
+    ({"t": "infinity"}, "t"), ({"t": "1e999"}, "t"), ({"model": "cnn\n"}, "model"),
+    ({"naive": "\u0661"}, "naive"), ({"model": "x" * 100_000}, "model"),
 ])
 def test_parse_names_each_bad_value_and_drops_it(params, name):
     view, problems = url.parse(params, registry.names())
     assert view == {} and len(problems) == 1 and problems[0].startswith(f"{name}=")
+
+
+@pytest.mark.parametrize("t", [T_SLIDER_MIN, T_SLIDER_MAX, "0.05", "20", "20.0", "2E1"])
+def test_the_temperature_bounds_are_included(t):
+    view, problems = url.parse({"t": str(t)}, registry.names())
+    assert view == {"t": float(t)} and problems == []
+
+
+PHISHING = ("x' [Your session expired: sign in again](http://127.0.0.1:9/phish) "
+            "![t](http://127.0.0.1:9/track.png)")
+
+
+@pytest.mark.parametrize("key", ["model", "t", "naive", "example"])
+def test_a_bad_value_is_shown_as_literal_text_never_as_markup(key):
+    _, (problem,) = url.parse({key: PHISHING}, registry.names())
+    markup = outside_code_spans(problem)
+    assert "](" not in markup and "http" not in markup and "[" not in markup
+    assert f"`{PHISHING[:safe_text.SHOWN_CHARS]}`" in problem  # shown, cut, inside the span
+
+
+def test_a_huge_value_is_echoed_as_a_short_prefix():
+    _, (problem,) = url.parse({"model": "x" * 100_000}, registry.names())
+    assert len(problem) < 200 and "99,968 more characters" in problem
+
+
+def test_the_phishing_link_shows_one_warning_with_no_link(canvas):
+    need_checkpoints("cnn")
+    at = app()
+    for key in ("model", "t", "naive", "example"):
+        at.query_params[key] = PHISHING
+    at.run()
+    assert_clean(at)
+    (warning,) = [w.value for w in at.warning if "link" in w.value]
+    markup = outside_code_spans(warning)
+    assert "](" not in markup and "http" not in markup
+    assert all(f"{key}=`" in warning for key in ("model", "t", "naive", "example"))
+
+
+def test_a_non_ascii_digit_in_example_keeps_the_shell_and_the_picker(canvas):
+    need_checkpoints("cnn")
+    at = app()
+    at.query_params["example"] = "\u00b2"
+    at.run()
+    assert_clean(at)  # was a raw ValueError, and no sidebar model picker on that run
+    assert at.selectbox(key=state.MODEL_KEY).value == registry.DEFAULT_MODEL
+    assert any("example=`²`" in w.value for w in at.warning)
 
 
 def test_a_link_with_state_reopens_that_state(canvas):
@@ -55,7 +109,7 @@ def test_a_bad_url_value_gets_its_message_and_the_default(canvas):
     at.run()
     assert not at.exception and not at.error
     (warning,) = [w.value for w in at.warning if "link" in w.value]
-    assert "t='abc'" in warning and "model='resnet'" in warning
+    assert "t=`abc`" in warning and "model=`resnet`" in warning
     assert at.session_state[state.TEMPERATURE_KEY] == 1.0
     assert at.session_state[state.MODEL_KEY] == registry.DEFAULT_MODEL
     at.run()

@@ -13,7 +13,7 @@ from explorer.confidence import softmax
 from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
 from explorer.figures.training import history_figure
 from explorer.robustness import transform
-from ui import lab, models, state, widgets
+from ui import lab, models, safe_text, state, widgets
 
 CONFIDENT = 0.99  # "confident and wrong": a mistake the model gives at least this
 
@@ -118,7 +118,7 @@ def main() -> None:
             try:
                 exhibit(loaded, image28)
             except CheckpointError as err:
-                st.warning(f"{err}", icon=":material/report:")
+                st.warning(safe_text.explain(err), icon=":material/report:")
 
 
 main()

@@ -15,7 +15,7 @@ from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, doub
 from explorer.figures.base import two_line_title
 from explorer.figures.outputs import bound_figure, probs_figure
 from explorer.figures.training import history_figure
-from ui import lab, models, widgets
+from ui import lab, models, safe_text, widgets
 
 BASELINE, EXHIBIT = "mlp", "mlp_softmax"
 LOAD_KEY = "exhibit_load_example"
@@ -42,7 +42,7 @@ def load_or_error(name: str) -> LoadedModel | None:
     try:
         return models.get_model(name)
     except CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {err}")
+        st.error(f"Model **{name}** cannot be loaded. {safe_text.explain(err)}")
         return None
 
 

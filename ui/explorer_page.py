@@ -15,8 +15,9 @@ from explorer.confidence import temperature_sweep
 from explorer.figures.explorer import explorer_figures
 from explorer.preprocess import canvas_to_mnist, check_image28, is_blob, naive_resize
 from explorer.upload import UploadError, upload_to_mnist
-from ui import canvas, lab, live, models, state, url, widgets
+from ui import canvas, lab, live, models, safe_text, state, url, widgets
 from ui import explorer_view as view
+from ui.safe_text import literal
 
 # Page-local keys (the canvas's own are in ui/canvas.py).
 EXAMPLE_SEEN_KEY = "_example_seen"  # digest of the example the canvas was last cleared for
@@ -69,9 +70,10 @@ def _upload() -> None:
     try:
         image28 = upload_to_mnist(uploaded.getvalue())
     except UploadError as err:
-        st.session_state[UPLOAD_ERROR_KEY] = f"**{widgets.escape_markdown(uploaded.name)}**: {err}"
+        st.session_state[UPLOAD_ERROR_KEY] = (f"{literal(uploaded.name)}: "
+                                                f"{safe_text.explain(err)}")
         return
-    state.send_to_explorer(image28, None, f"upload {widgets.escape_markdown(uploaded.name)}")
+    state.send_to_explorer(image28, None, f"upload {literal(uploaded.name)}")
 
 
 def _example_arrived() -> bool:

@@ -10,7 +10,7 @@ from explorer.data import load_test_split
 from explorer.heads import EMPTY, example_pair, two_digit_image
 from explorer.inference import model_outputs
 from explorer.preprocess import png_data_url_size
-from ui import models, widgets
+from ui import models, safe_text, widgets
 
 PAIR_W, PAIR_H = 560, 280  # the wide canvas: two 280×280 halves
 PAIR_COUNTER, PAIR_EXAMPLE = "heads_pair_counter", "_heads_pair_example"
@@ -50,7 +50,7 @@ def panel(draw, image28) -> None:
     try:
         draw(image28)
     except CheckpointError as err:
-        st.warning(f"{err}", icon=":material/report:")
+        st.warning(safe_text.explain(err), icon=":material/report:")
 
 
 def uses(kind: str) -> None:

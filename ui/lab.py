@@ -15,7 +15,7 @@ from explorer.checkpoints import CheckpointError, LoadedModel
 from explorer.data import load_test_split
 from explorer.figures import outputs
 from explorer.testset_logits import testset_logits as stored_or_computed_logits
-from ui import models
+from ui import models, safe_text
 
 REFIT_KEY = "lab_refit"  # plain key: {checkpoint id: refit result dict}
 
@@ -68,7 +68,7 @@ def load_models(names=None) -> tuple[dict[str, LoadedModel], dict[str, str]]:
         try:
             loaded[name] = models.get_model(name)
         except CheckpointError as err:
-            errors[name] = str(err)
+            errors[name] = safe_text.explain(err)
     return loaded, errors
 
 

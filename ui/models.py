@@ -19,6 +19,7 @@ from explorer.checkpoints import CheckpointError, LoadedModel, checkpoint_root, 
 from explorer.heads import TASKS
 from explorer.inference import model_outputs, predict_logits
 from explorer.summary import layer_table
+from ui import safe_text
 from ui.state import MODEL_KEY
 
 log = logging.getLogger("digit_explorer")
@@ -56,7 +57,7 @@ def picked_model() -> LoadedModel | None:
     try:
         return get_model(name)
     except CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {err}")
+        st.error(f"Model **{name}** cannot be loaded. {safe_text.explain(err)}")
         st.info("Pick another model in the sidebar while this one is missing.")
         return None
 

@@ -6,6 +6,7 @@ inside the figure scrubs epochs in the browser.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
@@ -14,7 +15,7 @@ from explorer.checkpoints import checkpoint_root
 from explorer.confidence import as_logits, softmax
 from explorer.figures.replay import replay_figure
 from explorer.registry import get_arch
-from explorer.replay import REPLAY_META, Replay, read_replay
+from explorer.replay import REPLAY_META, SNAPSHOTS, Replay, read_replay
 from ui import widgets
 
 REPLAYS = ("mlp", "mlp_softmax", "cnn")
@@ -23,8 +24,15 @@ PICK_KEY = "replay_model"
 
 
 @st.cache_resource(show_spinner="Loading the training snapshots…", max_entries=4)
-def _replay(folder: str, mtime_ns: int) -> Replay:
+def _replay(folder: str, version: tuple) -> Replay:
     return read_replay(folder)  # NB: shared and read-only, like the models
+
+
+def _version(folder: str) -> tuple:
+    """Both files' (mtime, size): a replaced or repaired file is read again."""
+    stats = [Path(folder, name).stat() if Path(folder, name).is_file() else None
+             for name in (REPLAY_META, SNAPSHOTS)]
+    return tuple((s.st_mtime_ns, s.st_size) if s else None for s in stats)
 
 
 def _available() -> dict[str, str]:
@@ -61,7 +69,7 @@ def main() -> None:
     if image28 is None:
         return
     folder = available[name]
-    replay = _replay(folder, (checkpoint_root() / "replay" / name / REPLAY_META).stat().st_mtime_ns)
+    replay = _replay(folder, _version(folder))
     outputs = _outputs(replay, image28)
     logits = as_logits(outputs, get_arch(name).outputs_logits)  # (S, 10)
     fig = replay_figure(replay.epochs, logits, softmax(logits), replay.figures,

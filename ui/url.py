@@ -5,7 +5,7 @@ value gets a message and its default, never an error.
 """
 from __future__ import annotations
 
-import math
+import re
 
 import numpy as np
 import streamlit as st
@@ -14,6 +14,7 @@ from explorer import registry
 from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from explorer.data import load_test_split
 from ui import state
+from ui.safe_text import literal
 
 READ_KEY = "_url_read"  # True once this session's link has been read
 PROBLEMS_KEY = "_url_problems"  # what was wrong with it, shown once
@@ -21,44 +22,63 @@ NAIVE_ON_KEY = "_explorer_show_naive_on"  # the naive-resize toggle's plain mirr
 N_TEST = 10_000
 
 
-def parse(params: dict[str, str], names: tuple[str, ...]) -> tuple[dict, list[str]]:
-    """The view a link asks for, and a message per value that can't be used.
+MAX_VALUE_CHARS = 64  # no good value is longer; a longer one is refused unread
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_INDEX = re.compile(r"[0-9]{1,5}")
 
-    NB: pure: the values are validated here, applied by read_once().
+
+def parse(params: dict[str, str], names: tuple[str, ...]) -> tuple[dict, list[str]]:
+    """The view a link asks for, and a markdown message per value that can't be used.
+
+    NB: pure: the values are validated here, applied by read_once(). Every value must be
+    short printable ASCII before it is looked at; a bad one is echoed only as a cut literal.
     """
     view, problems = {}, []
-    if "model" in params:
-        if params["model"] in names:
-            view["model"] = params["model"]
+    for key, check, wanted in _FIELDS:
+        if key not in params:
+            continue
+        raw = params[key]
+        value = check(raw, names) if _plain(raw) else None
+        if value is None:
+            problems.append(f"{key}={literal(raw)} is not {wanted(names)}")
         else:
-            problems.append(f"model={params['model']!r} is not one of {', '.join(names)}")
-    if "t" in params:
-        t = _number(params["t"])
-        if t is not None and T_SLIDER_MIN <= t <= T_SLIDER_MAX:
-            view["t"] = t
-        else:
-            problems.append(f"t={params['t']!r} is not a temperature from "
-                            f"{T_SLIDER_MIN:g} to {T_SLIDER_MAX:g}")
-    if "naive" in params:
-        if params["naive"] in ("0", "1"):
-            view["naive"] = params["naive"] == "1"
-        else:
-            problems.append(f"naive={params['naive']!r} is not 0 or 1")
-    if "example" in params:
-        index = params["example"]
-        if index.isdigit() and int(index) < N_TEST:
-            view["example"] = int(index)
-        else:
-            problems.append(f"example={index!r} is not an MNIST test index from 0 to 9999")
+            view[key] = value
     return view, problems
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except (TypeError, ValueError):
+def _plain(raw) -> bool:
+    """Short printable ASCII: what every value of a link this app writes is."""
+    return (isinstance(raw, str) and len(raw) <= MAX_VALUE_CHARS and raw.isascii()
+            and raw.isprintable())
+
+
+def _model(raw: str, names) -> str | None:
+    return raw if raw in names else None
+
+
+def _temperature(raw: str, _names) -> float | None:
+    """A decimal number in the T control's range, bounds included."""
+    if not _NUMBER.fullmatch(raw):
         return None
-    return value if math.isfinite(value) else None
+    t = float(raw)
+    return t if T_SLIDER_MIN <= t <= T_SLIDER_MAX else None
+
+
+def _naive(raw: str, _names) -> bool | None:
+    return {"0": False, "1": True}.get(raw)
+
+
+def _example(raw: str, _names) -> int | None:
+    """An MNIST test index: ASCII digits only (int() would take '²' or '٣', or 5,000 digits)."""
+    return int(raw) if _INDEX.fullmatch(raw) and int(raw) < N_TEST else None
+
+
+_FIELDS = (  # key, check (None: unusable), what a usable value is
+    ("model", _model, lambda names: "one of " + ", ".join(names)),
+    ("t", _temperature, lambda _: f"a temperature from {T_SLIDER_MIN:g} to {T_SLIDER_MAX:g}"),
+    ("naive", _naive, lambda _: "0 or 1"),
+    ("example", _example, lambda _: f"an MNIST test index from 0 to {N_TEST - 1}"),
+)
 
 
 def read_once() -> None:

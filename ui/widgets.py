@@ -1,21 +1,17 @@
-"""Shared widgets: error guard, verdict badge, "no drawing yet" invitation, example grid.
-
-Also text made safe for markdown (user-supplied file names).
-"""
+"""Shared widgets: error guard, verdict badge, "no drawing yet" invitation, example grid."""
 from __future__ import annotations
 
 import functools
 import io
 import logging
-import re
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer.checkpoints import CheckpointError
 from explorer.data import load_test_split
-from ui import live, state
+from explorer.errors import ExplainedError
+from ui import live, safe_text, state
 from ui.state import (
     CURRENT_IMAGE_KEY,
     EXAMPLE_KEY,
@@ -58,25 +54,14 @@ def current_image_or_invite(button_key: str) -> np.ndarray | None:
     return None
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
-
-
-def escape_markdown(text: str) -> str:
-    """User-supplied text (a file name) shown literally by st.markdown, never as markup.
-
-    NB: a name like ![x](http://host/) would otherwise make the browser fetch that URL;
-    ':' goes too, or ':red[...]' and ':material/...:' would style or draw icons.
-    """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
-
 def markdown_table(rows: list[dict]) -> str:
     """A small table as markdown (no dataframe machinery for a few rows); cells escaped."""
     if not rows:
         return ""
     columns = list(rows[0])
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(escape_markdown(str(row.get(c, ""))) for c in columns) + " |"
+    escape = safe_text.escape_markdown
+    lines += ["| " + " | ".join(escape(str(row.get(c, ""))) for c in columns) + " |"
               for row in rows]
     return "\n".join(lines)
 
@@ -84,18 +69,18 @@ def markdown_table(rows: list[dict]) -> str:
 def guarded(fn):
     """Run a page body or fragment so errors become st.error, never a traceback in the page.
 
-    NB: Streamlit's rerun/stop signals are BaseExceptions and pass through untouched.
+    NB: only an ExplainedError's message reaches the page (safe_text.explain); any other
+    exception's text stays in the server log. Streamlit's rerun/stop signals are
+    BaseExceptions and pass through untouched.
     """
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except CheckpointError as err:
-            st.error(str(err))
         except Exception as err:  # noqa: BLE001 - the page must survive anything
-            log.exception("page error in %s", fn.__name__)
-            st.error(f"Something went wrong ({type(err).__name__}: {err}). "
-                     "The details are in the server log.")
+            log.log(logging.INFO if isinstance(err, ExplainedError) else logging.ERROR,
+                    "page error in %s", fn.__name__, exc_info=err)
+            st.error(safe_text.explain(err), icon=":material/error:")
     return wrapper
 
 
