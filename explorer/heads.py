@@ -152,7 +152,8 @@ def head_metrics(task: Task, outputs: np.ndarray, labels: np.ndarray) -> dict:
         probs, hot = torch.sigmoid(out).numpy(), F.one_hot(y, N_CLASSES).numpy()
         figures["ece_per_class"] = float(np.mean([_binary_ece(probs[:, k], hot[:, k])
                                                   for k in range(N_CLASSES)]))
-        figures["none_above_half"] = float((probs.max(1) < 0.5).mean())
+        # NB: "above" is strict, as the page reads it and as logit > 0 means sigmoid > 0.5
+        figures["none_above_half"] = float((probs.max(1) <= 0.5).mean())
         figures["mean_sum"] = float(probs.sum(1).mean())
     elif task is REGRESS:
         figures["mae"] = float((out[:, 0] - y.float()).abs().mean())
