@@ -77,6 +77,18 @@ def chromium(browser_ready):
         instance.close()
 
 
+@pytest.fixture
+def page(chromium):
+    """(page, PageErrors) in a fresh browser context with the tall viewport (a module may
+    define its own `page`)."""
+    from explorer.tooling import browser
+
+    page, errors = browser.new_page(chromium)
+    page.set_default_timeout(20_000)
+    yield page, errors
+    page.context.close()
+
+
 @pytest.fixture(scope="module")
 def app_url(chromium):
     """app.py (warm-up, then the pages) on a free port, shipped checkpoints, for one module."""

@@ -20,15 +20,6 @@ pytestmark = pytest.mark.browser
 GUARDED_ERROR = "Something went wrong"  # ui.widgets.guarded's message for a caught exception
 
 
-@pytest.fixture
-def page(chromium):
-    """(page, PageErrors) in a fresh browser context with the tall viewport."""
-    page, errors = browser.new_page(chromium)
-    page.set_default_timeout(20_000)
-    yield page, errors
-    page.context.close()
-
-
 def assert_clean(page, errors: browser.PageErrors, where: str) -> None:
     """No JS errors, no Streamlit exception box, no guarded-error message on the page."""
     assert errors.messages == [], f"{where}: {errors.messages}"

@@ -22,14 +22,6 @@ HOSTILE = {  # each within the echoed prefix, so the page really renders it
 }
 
 
-@pytest.fixture
-def page(chromium):
-    page, errors = browser.new_page(chromium)
-    page.set_default_timeout(30_000)
-    yield page, errors
-    page.context.close()
-
-
 def test_markdown_in_url_values_is_shown_as_text_and_fetches_nothing(app_url, page):
     need_checkpoints("cnn")
     page, errors = page
