@@ -8,11 +8,12 @@ import argparse
 
 import numpy as np
 
-from explorer import load_model, predict_logits, registry
-from explorer.data import load_test_float
-from explorer.drawn import drawn_canvases
-from explorer.evaluation import confusion_matrix, metrics_block
-from explorer.preprocess import canvas_to_mnist, naive_resize
+from explorer import load_model, predict_logits
+from explorer.inputs.data import load_test_float
+from explorer.inputs.drawn import drawn_canvases
+from explorer.inputs.preprocess import canvas_to_mnist, naive_resize
+from explorer.lab.evaluation import confusion_matrix, metrics_block
+from explorer.model import registry
 
 COMPARED = ("accuracy", "nll", "ece", "nll_fitted_t", "ece_fitted_t")
 

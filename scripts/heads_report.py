@@ -14,9 +14,9 @@ import argparse
 import numpy as np
 
 from explorer import load_model
-from explorer.data import load_test_split
-from explorer.heads import TASKS, head_metrics, pair_test_set, seven_probability
-from explorer.inference import model_outputs
+from explorer.inputs.data import load_test_split
+from explorer.model.heads import TASKS, head_metrics, pair_test_set, seven_probability
+from explorer.model.inference import model_outputs
 
 
 def parse_args(argv=None) -> argparse.Namespace:

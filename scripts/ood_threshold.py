@@ -14,12 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from explorer import registry
-from explorer.checkpoints import load_model
-from explorer.data import load_test_float
-from explorer.drawn import drawn_test_set
-from explorer.inference import predict_logits
-from explorer.ood import (
+from explorer.inputs.data import load_test_float
+from explorer.inputs.drawn import drawn_test_set
+from explorer.inputs.preprocess import is_blob
+from explorer.lab.ood import (
     NON_DIGIT_KINDS,
     THRESHOLDS_PATH,
     auroc,
@@ -28,7 +26,9 @@ from explorer.ood import (
     msp_score,
     pick_threshold,
 )
-from explorer.preprocess import is_blob
+from explorer.model import registry
+from explorer.model.checkpoints import load_model
+from explorer.model.inference import predict_logits
 
 # score name -> (function of logits, higher means more digit-like?)
 SCORES = {"msp": (msp_score, True), "energy": (energy_score, False)}
@@ -48,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--target-tpr", type=float, default=0.99,
                    help="fraction of real digits that must stay 'digit'")
     p.add_argument("--n-drawn", type=int, default=3000,
-                   help="drawn digits (explorer.drawn) for the false-alarm rate on drawings")
+                   help="drawn digits (explorer.inputs.drawn) for the false-alarm rate on drawings")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated non-digits")
     p.add_argument("--out", type=Path, default=THRESHOLDS_PATH)
     p.add_argument("--device", default=None)

@@ -18,17 +18,17 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from explorer import checkpoints
-from explorer.augment import AugmentConfig, random_augment
-from explorer.checkpoint_guard import refusal
-from explorer.checkpoints import choose_device, save_checkpoint
-from explorer.data import DataError, load_mnist, load_test_split, split_train_val
-from explorer.evaluation import metrics_block, own_probs_block, temperature_from_val
-from explorer.heads import TASKS, Task, compose_pairs, head_metrics, random_pairs, scoring_set
-from explorer.inference import model_logits, model_outputs
-from explorer.registry import CLASSIFY, build_model, config_dict, get_arch, names
-from explorer.replay import half_state, record_replay, snapshot_epochs
-from explorer.testset_logits import write_test_logits
+from explorer.inputs.augment import AugmentConfig, random_augment
+from explorer.inputs.data import DataError, load_mnist, load_test_split, split_train_val
+from explorer.lab.evaluation import metrics_block, own_probs_block, temperature_from_val
+from explorer.lab.replay import half_state, record_replay, snapshot_epochs
+from explorer.lab.testset_logits import write_test_logits
+from explorer.model import checkpoint_paths
+from explorer.model.checkpoint_guard import refusal
+from explorer.model.checkpoints import choose_device, save_checkpoint
+from explorer.model.heads import TASKS, Task, compose_pairs, head_metrics, random_pairs, scoring_set
+from explorer.model.inference import model_logits, model_outputs
+from explorer.model.registry import CLASSIFY, build_model, config_dict, get_arch, names
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class TrainConfig:
     n_train: int
     n_val: int
     dry_run: bool = False
-    snapshots: int = 0  # how many epochs to keep the weights of (0: none); explorer.replay
+    snapshots: int = 0  # how many epochs to keep the weights of (0: none); explorer.lab.replay
 
 
 def task_of(cfg: TrainConfig) -> Task:
@@ -161,7 +161,7 @@ def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> tuple[dic
 
 
 def save_replay(folder: Path, cfg: TrainConfig, states: dict, device) -> None:
-    """The snapshots and each one's test accuracy, NLL and ECE (explorer/replay.py)."""
+    """The snapshots and each one's test accuracy, NLL and ECE (explorer/lab/replay.py)."""
     test_x, test_y = load_test_split()
     n = 1000 if cfg.dry_run else len(test_y)
     record_replay(folder, cfg.arch, states, test_x[:n].astype(np.float32) / 255, test_y[:n],
@@ -229,7 +229,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="None means $EXPLORER_DEVICE, then cuda, mps, cpu")
     p.add_argument("--snapshots", type=Path, default=None, metavar="DIR",
                    help="also keep the weights (float16) at a few epochs from 0 (untrained) "
-                   "to the last, with their test figures, in DIR (explorer/replay.py)")
+                   "to the last, with their test figures, in DIR (explorer/lab/replay.py)")
     p.add_argument("--snapshot-count", type=_positive_int, default=12,
                    help="at most this many snapshot epochs with --snapshots")
     p.add_argument("--dry-run", action="store_true",
@@ -245,7 +245,7 @@ def fail(message: str):
 
 
 def check_out(out: Path | None, args: argparse.Namespace) -> None:
-    """Refuse before any work if writing `out` could lose a model (explorer.checkpoint_guard)."""
+    """Refuse before any work if writing `out` could lose a model (model.checkpoint_guard)."""
     message = refusal(out, args.dry_run, args.force)
     if message:
         fail(message)
@@ -259,7 +259,7 @@ def main(argv=None) -> dict:
     elif args.dry_run:
         out = None  # a fresh temporary folder, made once training has succeeded
     else:
-        out = checkpoints.checkpoint_root() / args.arch
+        out = checkpoint_paths.checkpoint_root() / args.arch
     check_out(out, args)  # fail fast: before MNIST is loaded or anything is trained
 
     strength = 0.0 if args.no_augment else (
@@ -290,7 +290,7 @@ def main(argv=None) -> dict:
     print_summary(out, meta)
     if args.dry_run:
         print(f"dry run: checkpoint written to {out} (a throwaway folder; "
-              f"{checkpoints.CHECKPOINT_DIR} is untouched)")
+              f"{checkpoint_paths.CHECKPOINT_DIR} is untouched)")
     return meta
 
 

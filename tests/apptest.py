@@ -11,9 +11,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
-from explorer.data import load_test_split
-from explorer.preprocess import CANVAS_SIDE
+from explorer.inputs.data import load_test_split
+from explorer.inputs.preprocess import CANVAS_SIDE
+from explorer.model.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from tests.needs import REQUIRE_CHECKPOINTS_ENV, skip_or_fail
 from ui import live, state
 
@@ -101,14 +101,14 @@ def app(timeout: float = 60) -> AppTest:
 
 
 def open_page(page: str, model: str | None = None, image28=None) -> AppTest:
-    """The app run once, then switched to a page ("calibration" or "ui/calibration_page.py")."""
+    """The app run once, then switched to a page ("calibration" or its script's path)."""
     at = app(timeout=120)
     if model is not None:
         at.session_state[state.MODEL_KEY] = model
     at.run()
     if image28 is not None:
         at.session_state[state.CURRENT_IMAGE_KEY] = image28
-    at.switch_page(page if page.endswith(".py") else f"ui/{page}_page.py")
+    at.switch_page(page if page.endswith(".py") else f"ui/pages/{page}_page.py")
     return at.run()
 
 

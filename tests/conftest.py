@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.data import load_test_split
+from explorer.inputs.data import load_test_split
 from tests.needs import REQUIRE_BROWSER_ENV, need_train_set, skip_or_fail
 
 # The app hides error details from browsers (.streamlit/config.toml); tests want to read them.
@@ -53,7 +53,7 @@ def canvas(monkeypatch):
 @pytest.fixture(scope="session")
 def browser_ready() -> None:
     """Skip without Debian's chromium and pip's playwright; fail instead in CI."""
-    from explorer.tooling import browser
+    from scripts.bench import browser
 
     problem = browser.browser_problem()
     if problem:
@@ -69,7 +69,7 @@ def chromium(browser_ready):
     """
     from playwright.sync_api import sync_playwright
 
-    from explorer.tooling import browser
+    from scripts.bench import browser
 
     with sync_playwright() as playwright:
         instance = browser.launch_chromium(playwright)
@@ -81,7 +81,7 @@ def chromium(browser_ready):
 def page(chromium):
     """(page, PageErrors) in a fresh browser context with the tall viewport (a module may
     define its own `page`)."""
-    from explorer.tooling import browser
+    from scripts.bench import browser
 
     page, errors = browser.new_page(chromium)
     page.set_default_timeout(20_000)
@@ -92,7 +92,7 @@ def page(chromium):
 @pytest.fixture(scope="module")
 def app_url(chromium):
     """app.py (warm-up, then the pages) on a free port, shipped checkpoints, for one module."""
-    from explorer.tooling import browser
+    from scripts.bench import browser
 
     # An empty EXPLORER_CHECKPOINT_DIR means checkpoints/, whatever the caller's shell set.
     server = browser.start_server(browser.ROOT / "app.py", env={"EXPLORER_CHECKPOINT_DIR": ""},

@@ -7,7 +7,7 @@ import zlib
 
 from PIL import Image
 
-from explorer.preprocess import PNG_SIGNATURE
+from explorer.inputs.preprocess import PNG_SIGNATURE
 
 
 def encode(image: Image.Image, fmt: str = "PNG") -> bytes:

@@ -11,8 +11,8 @@ from typing import NoReturn
 
 import pytest
 
-from explorer.data import TRAIN_FILES, resolve_root
-from explorer.tooling.browser import REQUIRE_BROWSER_ENV
+from explorer.inputs.data import TRAIN_FILES, resolve_root
+from scripts.bench.browser import REQUIRE_BROWSER_ENV
 
 REQUIRE_CHECKPOINTS_ENV = "EXPLORER_REQUIRE_CHECKPOINTS"  # a shipped checkpoint
 REQUIRE_TRAIN_SET_ENV = "EXPLORER_REQUIRE_TRAIN_SET"  # MNIST's 60,000 training images

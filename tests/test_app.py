@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from explorer.checkpoints import CHECKPOINT_DIR_ENV
-from explorer.data import load_test_split
-from explorer.preprocess import CANVAS_SIDE
+from explorer.inputs.data import load_test_split
+from explorer.inputs.preprocess import CANVAS_SIDE
+from explorer.model.checkpoints import CHECKPOINT_DIR_ENV
 from tests.apptest import (
     app,
     assert_clean,
@@ -66,7 +66,7 @@ def test_blank_canvas_invites_drawing_and_shows_no_charts_of_noise(canvas):
 def test_explorer_page_is_reachable_with_switch_page(canvas):
     need_checkpoints("cnn")
     at = app().run()
-    at.switch_page("ui/explorer_page.py").run()
+    at.switch_page("ui/pages/explorer_page.py").run()
     assert_clean(at)
     assert any("Draw a digit" in info.value for info in at.info)
 

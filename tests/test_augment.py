@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from explorer.augment import AugmentConfig, random_augment, thicken
+from explorer.inputs.augment import AugmentConfig, random_augment, thicken
 
 
 def _stroke_batch(n: int = 16) -> torch.Tensor:

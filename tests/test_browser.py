@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from explorer.tooling import browser
+from scripts.bench import browser
 from tests.apptest import need_checkpoints
 
 pytestmark = pytest.mark.browser

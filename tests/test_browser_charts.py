@@ -13,7 +13,7 @@ import re
 import pytest
 from plotly.offline import get_plotlyjs_version
 
-from explorer.tooling import browser
+from scripts.bench import browser
 from tests.apptest import need_checkpoints
 
 pytestmark = pytest.mark.browser

@@ -8,7 +8,7 @@ import urllib.parse
 
 import pytest
 
-from explorer.tooling import browser
+from scripts.bench import browser
 from tests.apptest import need_checkpoints
 
 pytestmark = pytest.mark.browser

@@ -1,9 +1,9 @@
 """The Explorer's live component in a real browser (Debian's chromium via playwright).
 
 plotly.js is loaded before the first stroke; while T is dragged the browser's numbers are
-exactly Python's (explorer.summary at the same logits and T); a release or a T button tells
+exactly Python's (explorer.maths.summary at the same logits and T); a release or a T button tells
 the server, which the Calibration page then shows. No timing is asserted here: see
-scripts/drag_benchmark.py and scripts/browser_latency.py for that.
+scripts/bench/drag_benchmark.py and scripts/bench/browser_latency.py for that.
 Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (CI).
 """
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.checkpoints import CHECKPOINT_DIR, read_meta
-from explorer.confidence import entropy_bits
-from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
-from explorer.tooling import browser
+from explorer.maths.confidence import entropy_bits
+from explorer.maths.summary import format_entropy_bits, format_margin, format_top1, values_table
+from explorer.model.checkpoints import CHECKPOINT_DIR, read_meta
+from scripts.bench import browser
 from tests.apptest import need_checkpoints
 
 pytestmark = pytest.mark.browser

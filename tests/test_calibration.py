@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from explorer import calibration as K
-from explorer.confidence import softmax
+from explorer.maths import calibration as K
+from explorer.maths.confidence import softmax
 
 
 def probs_with_conf(confs, preds, n_classes=3):

@@ -1,4 +1,4 @@
-"""Tests for explorer.figures and explorer.summary: figures and text from numbers."""
+"""Tests for explorer.figures and explorer.maths.summary: figures and text from numbers."""
 from __future__ import annotations
 
 import importlib
@@ -16,10 +16,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import explorer.figures
-from explorer.calibration import reliability
-from explorer.confidence import entropy_bits, softmax, temperature_sweep
-from explorer.evaluation import confusion_matrix
-from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, double_softmax
 from explorer.figures import base
 from explorer.figures.calibration import agreement_figure, confusion_figure, reliability_figure
 from explorer.figures.conformal import coverage_figure, risk_coverage_figure, set_size_figure
@@ -45,8 +41,11 @@ from explorer.figures.replay import replay_figure
 from explorer.figures.robustness import distortion_sweep_figure
 from explorer.figures.temperature import temperature_sweep_figure, uncertainty_figure
 from explorer.figures.training import history_figure
-from explorer.registry import build_model, count_params
-from explorer.summary import (
+from explorer.lab.evaluation import confusion_matrix
+from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND, double_softmax
+from explorer.maths.calibration import reliability
+from explorer.maths.confidence import entropy_bits, softmax, temperature_sweep
+from explorer.maths.summary import (
     argmax_fact,
     format_entropy_bits,
     format_margin,
@@ -54,6 +53,7 @@ from explorer.summary import (
     layer_table,
     values_table,
 )
+from explorer.model.registry import build_model, count_params
 
 LOGITS = np.array([-1.5, 0.3, 7.2, 2.0, -3.0, 0.0, 1.1, 4.9, -0.4, 0.8])  # argmax 2
 EXTREME = np.array([1e4, -1e4, 0.0, 1e4 - 1e-3, -5e3, 5e3, 1.0, -1.0, 2e3, -2e3])

@@ -12,7 +12,7 @@ from tests.apptest import (
     open_page,
 )
 
-PAGE = "ui/checklist_page.py"
+PAGE = "ui/pages/checklist_page.py"
 SYMPTOMS = ("Confident and wrong", "Always unsure", "Loss not going down",
             "Multi-label broken", "Shifted input")
 

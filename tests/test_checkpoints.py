@@ -10,17 +10,18 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from explorer import CheckpointError, load_model, predict_logits, registry
-from explorer.checkpoints import (
+from explorer import CheckpointError, load_model, predict_logits
+from explorer.errors import display_path
+from explorer.model import registry
+from explorer.model.checkpoints import (
     CHECKPOINT_DIR,
     CHECKPOINT_DIR_ENV,
     choose_device,
-    display_path,
     resolve_dir,
     save_checkpoint,
     sha256_file,
 )
-from explorer.registry import build_model
+from explorer.model.registry import build_model
 
 META = {"arch": "mlp", "config": {"hidden1": 96, "hidden2": 256, "dropout": 0.2},
         "temperature": 1.3, "metrics": {"test": {"accuracy": 0.5}}}

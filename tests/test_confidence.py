@@ -5,7 +5,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explorer import confidence as C
+from explorer.maths import confidence as C
 
 TEMPS = [0.05, 0.3, 1.0, 2.5, 20.0]
 finite_logits = arrays(np.float64, 10, elements=st.floats(-1e4, 1e4, allow_nan=False))

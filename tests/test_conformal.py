@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.confidence import Thresholds, softmax
-from explorer.conformal import (
+from explorer.lab.testset_logits import testset_logits as stored_or_computed_logits
+from explorer.maths.confidence import Thresholds, softmax
+from explorer.maths.conformal import (
     Calibrated,
     calibrate,
     class_scores,
@@ -17,7 +18,6 @@ from explorer.conformal import (
     risk_coverage,
     verdict_marks,
 )
-from explorer.testset_logits import testset_logits as stored_or_computed_logits
 from tests.apptest import need_checkpoints
 
 ALPHAS = (0.01, 0.05, 0.1, 0.2)
@@ -116,7 +116,7 @@ def test_sets_grow_as_alpha_shrinks(score):
 def test_a_scribble_gets_a_large_aps_set_and_an_empty_lac_one():
     need_checkpoints("cnn")
     from explorer import load_model
-    from explorer.data import load_test_split
+    from explorer.inputs.data import load_test_split
 
     probs = softmax(stored_or_computed_logits(load_model("cnn", device="cpu")))
     labels = load_test_split()[1]
@@ -128,7 +128,7 @@ def test_a_scribble_gets_a_large_aps_set_and_an_empty_lac_one():
 def test_the_shipped_cnn_covers_its_held_out_half():
     need_checkpoints("cnn")
     from explorer import load_model
-    from explorer.data import load_test_split
+    from explorer.inputs.data import load_test_split
 
     logits = stored_or_computed_logits(load_model("cnn", device="cpu"))
     labels = load_test_split()[1]

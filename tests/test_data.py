@@ -3,7 +3,7 @@ import hashlib
 import numpy as np
 import pytest
 
-from explorer import data as D
+from explorer.inputs import data as D
 
 
 def test_shipped_test_split_shape_and_checksum():

@@ -4,8 +4,8 @@ import pytest
 from PIL import Image
 
 from explorer import canvas_to_mnist, load_model, predict_logits
-from explorer.data import load_test_split
-from explorer.drawn import STROKES, drawn_canvases, drawn_test_set, render_strokes
+from explorer.inputs.data import load_test_split
+from explorer.inputs.drawn import STROKES, drawn_canvases, drawn_test_set, render_strokes
 
 
 @pytest.fixture(scope="module")

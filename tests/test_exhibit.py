@@ -1,4 +1,4 @@
-"""Tests for explorer.exhibit: the e / (e + 9) double-softmax ceiling, maths and checkpoint."""
+"""Tests for explorer.lab.exhibit: the e / (e + 9) double-softmax ceiling, maths and checkpoint."""
 from __future__ import annotations
 
 import math
@@ -11,15 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explorer.checkpoints import load_model
-from explorer.data import load_test_float
-from explorer.exhibit import (
+from explorer.inputs.data import load_test_float
+from explorer.lab.exhibit import (
     DOUBLE_SOFTMAX_BOUND,
     DOUBLE_SOFTMAX_MIN_LOSS,
     double_softmax,
     max_double_softmax,
 )
-from explorer.inference import predict_logits
+from explorer.model.checkpoints import load_model
+from explorer.model.inference import predict_logits
 
 
 @st.composite

@@ -1,4 +1,4 @@
-"""Tests for explorer.gallery: picks checked against brute force and torch softmax."""
+"""Tests for explorer.lab.gallery: picks checked against brute force and torch softmax."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explorer.evaluation import confusion_matrix
-from explorer.gallery import (
+from explorer.lab.evaluation import confusion_matrix
+from explorer.lab.gallery import (
     agreement_matrix,
     confusion_cell,
     disagreements,

@@ -7,11 +7,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer import load_model, registry
-from explorer.checkpoints import save_checkpoint
-from explorer.confidence import sigmoid, softmax
-from explorer.data import load_test_split
-from explorer.heads import (
+from explorer import load_model
+from explorer.inputs.data import load_test_split
+from explorer.maths.confidence import sigmoid, softmax
+from explorer.model import registry
+from explorer.model.checkpoints import save_checkpoint
+from explorer.model.heads import (
     BINARY_SIGMOID,
     BINARY_SOFTMAX,
     EMPTY,
@@ -30,7 +31,7 @@ from explorer.heads import (
     seven_probability,
     two_digit_image,
 )
-from explorer.inference import model_outputs
+from explorer.model.inference import model_outputs
 from tests.apptest import need_checkpoints
 
 HEADS = registry.names(None)[len(registry.names()):]  # the heads lesson's models
@@ -55,7 +56,7 @@ def test_the_picker_and_pages_see_only_ten_way_classifiers():
 @settings(max_examples=200, deadline=None)
 @given(st.floats(-1000, 1000, allow_nan=False))
 def test_binary_identity_sigmoid_is_a_two_way_softmax(z):
-    """explorer.confidence's sigmoid(z) and softmax([0, z])[1], each against torch's."""
+    """explorer.maths.confidence's sigmoid(z) and softmax([0, z])[1], each against torch's."""
     reference = float(torch.sigmoid(torch.tensor(z, dtype=torch.float64)))
     two_way = torch.softmax(torch.tensor([0.0, z], dtype=torch.float64), 0)
     assert float(sigmoid([z])[0]) == pytest.approx(reference, rel=1e-12, abs=1e-300)

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from explorer.data import load_test_split
+from explorer.inputs.data import load_test_split
 from tests.apptest import (
     FakeCanvas,
     assert_clean,
@@ -22,9 +22,9 @@ from tests.apptest import (
     open_page,
     values,
 )
-from ui import heads_view
+from ui.pages import heads_view
 
-PAGE = "ui/heads_page.py"
+PAGE = "ui/pages/heads_page.py"
 SINGLE = ("cnn", "cnn_ovr", "cnn_regress", "binary7_sigmoid", "binary7_softmax")
 PAIRS = ("cnn_multilabel", "cnn_pair_softmax")
 

@@ -1,4 +1,4 @@
-"""Tests for explorer.inference: what images the models may be given."""
+"""Tests for explorer.model.inference: what images the models may be given."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from explorer.checkpoints import load_model
-from explorer.inference import check_images, model_logits, predict_logits
+from explorer.model.checkpoints import load_model
+from explorer.model.inference import check_images, model_logits, predict_logits
 
 
 class CountingModel(nn.Module):

@@ -11,8 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explorer.confidence import softmax
-from explorer.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, double_softmax
 from explorer.figures.base import BAR, CLASS_COLOURS, TOP
 from explorer.figures.images import (
     diverging_grid_figure,
@@ -24,8 +22,10 @@ from explorer.figures.images import (
 from explorer.figures.outputs import bound_figure, probs_figure
 from explorer.figures.robustness import distortion_sweep_figure
 from explorer.figures.training import history_figure
-from explorer.registry import build_model
-from explorer.saliency import cnn_feature_maps, integrated_gradients
+from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, double_softmax
+from explorer.lab.saliency import cnn_feature_maps, integrated_gradients
+from explorer.maths.confidence import softmax
+from explorer.model.registry import build_model
 
 PROBS = softmax(np.array([0.1, 2.0, -1.0, 5.0, 0.0, 0.3, -2.0, 1.0, 0.5, 0.2]))  # argmax 3
 any_floats = st.floats(allow_nan=True, allow_infinity=True, width=32)
@@ -57,7 +57,7 @@ def all_finite(fig: go.Figure) -> bool:
 
 @pytest.fixture(scope="module")
 def digit() -> np.ndarray:
-    from explorer.data import load_test_split
+    from explorer.inputs.data import load_test_split
     images, _ = load_test_split()
     return images[0].astype(np.float32) / 255.0
 

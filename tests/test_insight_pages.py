@@ -12,9 +12,9 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import registry
-from explorer.checkpoints import CHECKPOINT_DIR
-from explorer.exhibit import DOUBLE_SOFTMAX_BOUND
+from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND
+from explorer.model import registry
+from explorer.model.checkpoints import CHECKPOINT_DIR
 from tests.apptest import (
     assert_clean,
     blank_canvas,
@@ -31,8 +31,8 @@ from tests.apptest import (
 from ui import models, state
 
 APP = "../streamlit_app.py"
-EXHIBIT, SALIENCY, ROBUSTNESS = ("ui/exhibit_page.py", "ui/saliency_page.py",
-                                 "ui/robustness_page.py")
+EXHIBIT, SALIENCY, ROBUSTNESS = ("ui/pages/exhibit_page.py", "ui/pages/saliency_page.py",
+                                 "ui/pages/robustness_page.py")
 PAGES = (EXHIBIT, SALIENCY, ROBUSTNESS)
 LOAD_KEYS = {EXHIBIT: "exhibit_load_example", SALIENCY: "saliency_load_example",
              ROBUSTNESS: "robust_load_example"}
@@ -179,7 +179,7 @@ def test_saliency_page_for_the_mlps_shows_units_and_their_weights(model):
     weights = chart_spec(at, "unit_weights")["data"]
     assert len(weights) == 6
     # Each panel is a row of the first Linear layer, read from the shipped weights.
-    from explorer.checkpoints import load_model
+    from explorer.model.checkpoints import load_model
     first = load_model(model).model.net[2].weight.detach().numpy()  # (96, 784)
     unit = int(weights[0]["name"].split("#")[1].split(":")[0])
     np.testing.assert_allclose(heat({"data": weights}, 0), first[unit].reshape(28, 28),

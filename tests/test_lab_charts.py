@@ -7,12 +7,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explorer.calibration import N_BINS, bin_index, reliability
-from explorer.confidence import softmax
-from explorer.evaluation import confusion_matrix
 from explorer.figures.base import BAR, TOP
 from explorer.figures.calibration import agreement_figure, confusion_figure, reliability_figure
 from explorer.figures.outputs import probs_figure
+from explorer.lab.evaluation import confusion_matrix
+from explorer.maths.calibration import N_BINS, bin_index, reliability
+from explorer.maths.confidence import softmax
 
 
 def fake_logits(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

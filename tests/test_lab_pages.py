@@ -12,13 +12,14 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from explorer import gallery, registry
-from explorer.calibration import fit_temperature, refit_on_half
-from explorer.checkpoints import CHECKPOINT_DIR, load_model
-from explorer.confidence import softmax
-from explorer.data import load_test_float, load_test_split
-from explorer.gallery import most_confident_mistakes
-from explorer.inference import predict_logits
+from explorer.inputs.data import load_test_float, load_test_split
+from explorer.lab import gallery
+from explorer.lab.gallery import most_confident_mistakes
+from explorer.maths.calibration import fit_temperature, refit_on_half
+from explorer.maths.confidence import softmax
+from explorer.model import registry
+from explorer.model.checkpoints import CHECKPOINT_DIR, load_model
+from explorer.model.inference import predict_logits
 from tests.apptest import (
     assert_clean,
     blank_canvas,
@@ -140,7 +141,7 @@ def test_calibration_follows_the_explorers_temperature(mlp_logits):
     at.session_state[state.MODEL_KEY] = "mlp"
     at.session_state[state.TEMPERATURE_KEY] = 2.5
     at.run()
-    at.switch_page("ui/calibration_page.py").run()
+    at.switch_page("ui/pages/calibration_page.py").run()
     assert_clean(at)
     assert any(h.value.startswith("Explorer's T = 2.5") for h in at.subheader)
     nll = reference_report(mlp_logits, load_test_split()[1], 2.5)["nll"]

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from plotly.offline import get_plotlyjs_version
 
-from explorer.confidence import temperature_sweep
 from explorer.figures.explorer import explorer_figures
+from explorer.maths.confidence import temperature_sweep
 from ui import live
 
 

@@ -1,4 +1,4 @@
-"""The browser's confidence maths (ui/live_assets/maths.mjs) against explorer.confidence.
+"""The browser's confidence maths (ui/live_assets/maths.mjs) against explorer.maths.confidence.
 
 Node runs the same module the Explorer's component runs; every number and every string
 it shows while T is dragged must be what the server shows after release.
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from explorer.confidence import entropy_bits, log_softmax, margin, sigmoid, softmax
-from explorer.summary import format_entropy_bits, format_margin, format_top1, values_table
+from explorer.maths.confidence import entropy_bits, log_softmax, margin, sigmoid, softmax
+from explorer.maths.summary import format_entropy_bits, format_margin, format_top1, values_table
 from tests.needs import REQUIRE_NODE_ENV, skip_or_fail
 
 MATHS = Path(__file__).resolve().parents[1] / "ui" / "live_assets" / "maths.mjs"

@@ -3,8 +3,8 @@ from dataclasses import FrozenInstanceError
 import pytest
 import torch
 
-from explorer.models import MNIST_MEAN, MNIST_STD, MLPConfig
-from explorer.registry import (
+from explorer.model.networks import MNIST_MEAN, MNIST_STD, MLPConfig
+from explorer.model.registry import (
     ARCHS,
     build_model,
     config_dict,

@@ -1,4 +1,4 @@
-"""Tests for explorer.ood and scripts/ood_threshold.py."""
+"""Tests for explorer.lab.ood and scripts/ood_threshold.py."""
 from __future__ import annotations
 
 import json
@@ -12,10 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from explorer.checkpoints import load_model
-from explorer.data import load_test_float
-from explorer.inference import predict_logits
-from explorer.ood import (
+from explorer.inputs.data import load_test_float
+from explorer.lab.ood import (
     NON_DIGIT_KINDS,
     THRESHOLDS_PATH,
     auroc,
@@ -25,6 +23,8 @@ from explorer.ood import (
     msp_score,
     pick_threshold,
 )
+from explorer.model.checkpoints import load_model
+from explorer.model.inference import predict_logits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import ood_threshold  # noqa: E402
@@ -152,7 +152,7 @@ def test_shipped_thresholds_belong_to_the_shipped_weights(name):
 
 
 def test_verdict_thresholds_use_the_saved_energy_cut(tmp_path):
-    from explorer.ood import verdict_thresholds
+    from explorer.lab.ood import verdict_thresholds
     path = tmp_path / "t.json"
     assert verdict_thresholds("cnn", path).max_energy is None
     path.write_text(json.dumps({"cnn": {"msp": 0.7, "energy": -6.25}}))

@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from explorer.errors import PROJECT_ROOT, ExplainedError, without_server_paths
-from explorer.replay import REPLAY_META, SNAPSHOTS, ReplayError, read_replay
+from explorer.lab.replay import REPLAY_META, SNAPSHOTS, ReplayError, read_replay
+from explorer.model.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV
 from tests.apptest import blank_canvas, install_canvas, need_checkpoints, open_page
 from ui import safe_text
 
@@ -52,7 +52,7 @@ def test_the_replay_page_shows_the_fix_not_the_exception(tmp_path, monkeypatch):
     broken_replay(tmp_path, "missing snapshots")
     install_canvas(monkeypatch, blank_canvas)
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
-    at = open_page("ui/replay_page.py", image28=None)
+    at = open_page("ui/pages/replay_page.py", image28=None)
     at.session_state["current_image28"] = None
     at.button(key="replay_load_example").click().run()
     assert not at.exception
@@ -96,7 +96,7 @@ def test_an_explained_message_never_carries_a_server_path():
 
 
 def test_the_shipped_test_split_error_names_its_file_within_the_project(monkeypatch, tmp_path):
-    from explorer import data
+    from explorer.inputs import data
 
     monkeypatch.setattr(data, "ASSETS", PROJECT_ROOT / "explorer" / "no-such-assets")
     with pytest.raises(data.DataError) as err:

@@ -38,12 +38,12 @@ def test_drawing_survives_a_page_change(canvas):
     at = app().run()
     assert metric(at, "Prediction") == "7"
     first_key = canvas.calls[-1]["key"]
-    at.switch_page("ui/calibration_page.py").run()
+    at.switch_page("ui/pages/calibration_page.py").run()
     assert_clean(at)
     assert any("Your drawing" in md.value for md in at.markdown)
     # A remounted real canvas shows its initial drawing but sends nothing until a stroke.
     canvas.image = canvas.json = None
-    at.switch_page("ui/explorer_page.py").run()
+    at.switch_page("ui/pages/explorer_page.py").run()
     assert_clean(at)
     call = canvas.calls[-1]
     assert call["key"] != first_key and call["initial_drawing"] == DRAWING_JSON

@@ -1,4 +1,4 @@
-"""Tests for explorer.preprocess: canvas -> MNIST-style 28x28 image, model-free."""
+"""Tests for explorer.inputs.preprocess: canvas -> MNIST-style 28x28 image, model-free."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image, ImageDraw
 
-from explorer.preprocess import (
+from explorer.inputs.preprocess import (
     MAX_CANVAS_PIXELS,
     PNG_SIGNATURE,
     CanvasTooLarge,
@@ -360,14 +360,14 @@ def _disc_canvas(radius, size=280):
 
 @pytest.mark.parametrize("radius", [5, 10, 40, 120])
 def test_a_dot_or_filled_blob_is_a_blob(radius):
-    from explorer.preprocess import is_blob
+    from explorer.inputs.preprocess import is_blob
     image28 = canvas_to_mnist(_disc_canvas(radius))
     assert image28 is not None and is_blob(image28)
 
 
 def test_mnist_digits_and_strokes_are_not_blobs():
-    from explorer.data import load_test_float
-    from explorer.preprocess import is_blob
+    from explorer.inputs.data import load_test_float
+    from explorer.inputs.preprocess import is_blob
     images, _ = load_test_float()
     assert sum(is_blob(im) for im in images[:2000]) <= 2
     ring = np.asarray(Image.new("RGBA", (280, 280), (0, 0, 0, 255)))

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from torch import nn
 
-from explorer import registry
-from explorer.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, load_model
-from explorer.models import N_CLASSES, Normalize
-from scripts import benchmark, evaluate, ood_threshold, train
+from explorer.model import registry
+from explorer.model.checkpoints import CHECKPOINT_DIR, CHECKPOINT_DIR_ENV, load_model
+from explorer.model.networks import N_CLASSES, Normalize
+from scripts import evaluate, ood_threshold, train
+from scripts.bench import benchmark
 from tests.apptest import app, assert_clean, canvas_from_digit, metric, need_checkpoints, open_page
 from ui import state
 

@@ -7,10 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from explorer.checkpoints import CHECKPOINT_DIR_ENV
-from explorer.confidence import softmax
-from explorer.registry import build_model
-from explorer.replay import (
+from explorer.lab.replay import (
     SNAPSHOTS,
     figures,
     half_state,
@@ -19,6 +16,9 @@ from explorer.replay import (
     snapshot_epochs,
     write_replay,
 )
+from explorer.maths.confidence import softmax
+from explorer.model.checkpoints import CHECKPOINT_DIR_ENV
+from explorer.model.registry import build_model
 from tests.apptest import (
     assert_clean,
     blank_canvas,
@@ -105,7 +105,7 @@ def test_replay_page_scrubs_in_the_browser(monkeypatch, tmp_path):
     record_replay(tmp_path / "replay" / "mlp", "mlp", _toy_states(),
                   np.zeros((20, 28, 28), np.float32), np.arange(20) % 10)
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
-    at = open_page("ui/replay_page.py", image28=np.eye(28, dtype=np.float32))
+    at = open_page("ui/pages/replay_page.py", image28=np.eye(28, dtype=np.float32))
     assert_clean(at)
     spec = chart_spec(at, "replay_chart")
     assert [f["name"] for f in spec["frames"]] == ["0", "1", "3"]
@@ -116,7 +116,7 @@ def test_replay_page_scrubs_in_the_browser(monkeypatch, tmp_path):
 def test_replay_page_without_snapshots_says_how_to_make_them(monkeypatch, tmp_path):
     install_canvas(monkeypatch, blank_canvas)
     monkeypatch.setenv(CHECKPOINT_DIR_ENV, str(tmp_path))
-    at = open_page("ui/replay_page.py")
+    at = open_page("ui/pages/replay_page.py")
     assert not at.exception
     assert any("--snapshots" in w.value for w in at.warning)
     # The shipped snapshots under checkpoints/replay are not read: no picker, no chart.

@@ -1,15 +1,15 @@
-"""Tests for explorer.robustness: transforms against numpy references, sweeps on checkpoints."""
+"""Tests for explorer.lab.robustness: transforms against numpy references, sweeps on checkpoints."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
 
-from explorer.checkpoints import load_model
-from explorer.data import load_test_float
-from explorer.inference import predict_logits
-from explorer.preprocess import center_of_mass
-from explorer.robustness import SWEEP_PARAMS, sweep, transform
+from explorer.inputs.data import load_test_float
+from explorer.inputs.preprocess import center_of_mass
+from explorer.lab.robustness import SWEEP_PARAMS, sweep, transform
+from explorer.model.checkpoints import load_model
+from explorer.model.inference import predict_logits
 
 
 @pytest.fixture(scope="module")

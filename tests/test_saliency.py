@@ -1,4 +1,4 @@
-"""Tests for explorer.saliency on the shipped checkpoints, against torch references."""
+"""Tests for explorer.lab.saliency on the shipped checkpoints, against torch references."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,16 +6,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from explorer.checkpoints import load_model
-from explorer.data import load_test_float
-from explorer.models import MNIST_MEAN, MNIST_STD
-from explorer.saliency import (
+from explorer.inputs.data import load_test_float
+from explorer.lab.saliency import (
     cnn_feature_maps,
     grad_times_input,
     integrated_gradients,
     mlp_top_units,
     target_output,
 )
+from explorer.model.checkpoints import load_model
+from explorer.model.networks import MNIST_MEAN, MNIST_STD
 
 
 @pytest.fixture(scope="module")

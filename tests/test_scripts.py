@@ -6,8 +6,9 @@ import shutil
 import numpy as np
 import pytest
 
-from explorer.checkpoints import CHECKPOINT_DIR
-from scripts import benchmark, evaluate
+from explorer.model.checkpoints import CHECKPOINT_DIR
+from scripts import evaluate
+from scripts.bench import benchmark
 
 
 def test_evaluate_reproduces_metadata_and_measures_drawn_digits(capsys):
@@ -51,7 +52,7 @@ def test_benchmark_times_every_stage(capsys):
 
 def test_browser_scripts_parse_their_defaults_and_show_them_in_help(capsys):
     """The measuring scripts that need a browser: defaults parse, --help lists them."""
-    from scripts import (
+    from scripts.bench import (
         browser_latency,
         chart_draw_times,
         drag_benchmark,
@@ -74,9 +75,9 @@ def test_browser_scripts_parse_their_defaults_and_show_them_in_help(capsys):
 @pytest.mark.browser
 def test_the_explorers_charts_are_drawn_once_their_margins_hold_the_labels(browser_ready,
                                                                              capsys):
-    """scripts/chart_draw_times.py: as shipped, automargin widens no chart (a second drawing
+    """scripts/bench/chart_draw_times.py: as shipped, automargin widens no chart (a second drawing
     each); with the margins cut to 10 px it widens them all."""
-    from scripts import chart_draw_times
+    from scripts.bench import chart_draw_times
 
     assert chart_draw_times.main(["--rounds", "1"]) == 0
     shipped, tight = capsys.readouterr().out.strip().splitlines()

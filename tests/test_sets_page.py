@@ -16,7 +16,7 @@ from tests.apptest import (
     open_page,
 )
 
-PAGE = "ui/sets_page.py"
+PAGE = "ui/pages/sets_page.py"
 
 
 @pytest.fixture(autouse=True)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from explorer import load_model, predict_logits
-from explorer.data import load_test_float
-from explorer.evaluation import metrics_block
+from explorer.inputs.data import load_test_float
+from explorer.lab.evaluation import metrics_block
 
 TARGETS = {"cnn": 0.993, "mlp": 0.980}
 

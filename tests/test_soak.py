@@ -1,4 +1,4 @@
-"""scripts/soak.py end to end on a tiny size: one client, two strokes, every figure printed.
+"""scripts/bench/soak.py end to end on a tiny size: one client, two strokes, every figure printed.
 
 Without /usr/bin/chromium this skips, unless EXPLORER_REQUIRE_BROWSER=1 (CI): then it fails.
 """
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 def test_a_tiny_soak_answers_every_stroke_and_reports_memory(browser_ready, capsys):
     need_checkpoints("cnn")
-    from scripts import soak
+    from scripts.bench import soak
 
     code = soak.main(["--clients", "1", "--strokes", "2", "--timeout", "60", "--trace"])
     out = capsys.readouterr().out

@@ -1,5 +1,5 @@
 """Stored test-set outputs: round trip, every way a file is refused, the shipped files' truth,
-the training script's writer, and a browser smoke run of scripts/page_times.py.
+the training script's writer, and a browser smoke run of scripts/bench/page_times.py.
 
 NB: the module is imported as `tl`: pytest would collect a bare `testset_logits` (it starts
 with "test") as a test.
@@ -14,12 +14,9 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from explorer import registry
-from explorer import testset_logits as tl
-from explorer.checkpoints import CHECKPOINT_DIR, META, WEIGHTS, load_model, save_checkpoint
-from explorer.data import load_test_float
-from explorer.inference import predict_logits
-from explorer.testset_logits import (
+from explorer.inputs.data import load_test_float
+from explorer.lab import testset_logits as tl
+from explorer.lab.testset_logits import (
     SHAPE,
     TENSOR,
     TEST_LOGITS,
@@ -27,7 +24,10 @@ from explorer.testset_logits import (
     shipped_split_sha256,
     write_test_logits,
 )
-from explorer.tooling import browser
+from explorer.model import registry
+from explorer.model.checkpoints import CHECKPOINT_DIR, META, WEIGHTS, load_model, save_checkpoint
+from explorer.model.inference import predict_logits
+from scripts.bench import browser
 from tests.apptest import need_checkpoints
 from tests.needs import REQUIRE_BROWSER_ENV, skip_or_fail
 
@@ -84,7 +84,7 @@ def test_writer_refuses_wrong_shape_or_nan(tmp_path, bad):
 def test_other_weights_are_ignored_and_recomputed_in_memory(mlp, caplog):
     write_test_logits(mlp.path, fake_logits(), "f" * 64)
     before = (mlp.path / TEST_LOGITS).read_bytes()
-    with caplog.at_level(logging.INFO, logger="explorer.testset_logits"):
+    with caplog.at_level(logging.INFO, logger="explorer.lab.testset_logits"):
         assert read_test_logits(mlp) is None
     assert "weights_sha256 differs" in caplog.text
     expected = predict_logits(mlp, load_test_float()[0])
@@ -102,7 +102,7 @@ def test_missing_file_is_computed(mlp):
 def test_truncated_file_is_ignored(mlp, caplog):
     path = write_test_logits(mlp.path, fake_logits(), mlp.meta["weights_sha256"])
     path.write_bytes(path.read_bytes()[:200_000])
-    with caplog.at_level(logging.INFO, logger="explorer.testset_logits"):
+    with caplog.at_level(logging.INFO, logger="explorer.lab.testset_logits"):
         assert read_test_logits(mlp) is None
     assert "unreadable" in caplog.text
 
@@ -122,7 +122,7 @@ def test_garbage_file_is_ignored(mlp, content):
 ])
 def test_wrong_shape_dtype_or_non_finite_is_ignored(mlp, caplog, array, reason):
     write_raw(mlp, array)
-    with caplog.at_level(logging.INFO, logger="explorer.testset_logits"):
+    with caplog.at_level(logging.INFO, logger="explorer.lab.testset_logits"):
         assert read_test_logits(mlp) is None
     assert reason in caplog.text
 
@@ -133,7 +133,7 @@ def test_wrong_shape_dtype_or_non_finite_is_ignored(mlp, caplog, array, reason):
 ])
 def test_wrong_metadata_is_ignored(mlp, caplog, overrides, reason):
     write_raw(mlp, fake_logits(), **overrides)
-    with caplog.at_level(logging.INFO, logger="explorer.testset_logits"):
+    with caplog.at_level(logging.INFO, logger="explorer.lab.testset_logits"):
         assert read_test_logits(mlp) is None
     assert reason in caplog.text
 
@@ -178,12 +178,12 @@ def test_train_dry_run_writes_no_test_logits(fake_mnist_root, tmp_path):
 
 @pytest.mark.browser
 def test_page_times_smoke(capsys):
-    """scripts/page_times.py times one page cold and warm and prints its row."""
+    """scripts/bench/page_times.py times one page cold and warm and prints its row."""
     problem = browser.browser_problem()
     if problem:
         skip_or_fail(problem, REQUIRE_BROWSER_ENV)
     need_checkpoints("cnn")
-    from scripts import page_times
+    from scripts.bench import page_times
 
     assert page_times.main(["--pages", "Calibration", "--repeats", "1"]) == 0
     out = capsys.readouterr().out

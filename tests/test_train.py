@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from torchvision.datasets import MNIST
 
-from explorer import checkpoints, load_model, predict_logits
-from explorer.calibration import nll
-from explorer.confidence import softmax
-from explorer.data import load_mnist, split_train_val
-from explorer.registry import get_arch, names
+from explorer import load_model, predict_logits
+from explorer.inputs.data import load_mnist, split_train_val
+from explorer.maths.calibration import nll
+from explorer.maths.confidence import softmax
+from explorer.model import checkpoint_paths, checkpoints
+from explorer.model.registry import get_arch, names
 from scripts import train
 from tests.apptest import need_checkpoints
 
@@ -46,7 +47,7 @@ def shipped_copy(tmp_path, monkeypatch) -> Path:
     """A copy of checkpoints/ standing in for the shipped folder (and the default root)."""
     copy = tmp_path / "shipped"
     shutil.copytree(SHIPPED, copy)
-    monkeypatch.setattr(checkpoints, "CHECKPOINT_DIR", copy)
+    monkeypatch.setattr(checkpoint_paths, "CHECKPOINT_DIR", copy)
     monkeypatch.delenv(checkpoints.CHECKPOINT_DIR_ENV, raising=False)
     return copy
 
@@ -207,7 +208,7 @@ def test_fitted_temperature_lowers_validation_nll_without_changing_argmax(name, 
 
 
 def test_the_output_guard_says_why_before_anything_is_lost(tmp_path):
-    from explorer.checkpoint_guard import refusal
+    from explorer.model.checkpoint_guard import refusal
 
     shipped = checkpoints.CHECKPOINT_DIR / "cnn"
     assert refusal(None, dry_run=True, force=False) is None  # a fresh temporary folder
@@ -220,7 +221,7 @@ def test_the_output_guard_says_why_before_anything_is_lost(tmp_path):
 
 
 def test_the_output_guard_keeps_a_shipped_checkpoint_unless_forced():
-    from explorer.checkpoint_guard import refusal
+    from explorer.model.checkpoint_guard import refusal
 
     need_checkpoints("cnn")
     shipped = checkpoints.CHECKPOINT_DIR / "cnn"

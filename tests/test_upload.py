@@ -1,4 +1,4 @@
-"""Tests for explorer.upload: an uploaded picture file -> MNIST-style 28x28 image."""
+"""Tests for explorer.inputs.upload: an uploaded picture file -> MNIST-style 28x28 image."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, ImageDraw
 
-from explorer import upload
-from explorer.checkpoints import load_model
-from explorer.data import load_test_split
-from explorer.inference import predict_logits
-from explorer.preprocess import center_of_mass
-from explorer.upload import MAX_UPLOAD_SIDE, UploadError, upload_to_mnist, upload_to_rgba
-from scripts import upload_cost
+from explorer.inputs import upload
+from explorer.inputs.data import load_test_split
+from explorer.inputs.preprocess import center_of_mass
+from explorer.inputs.upload import MAX_UPLOAD_SIDE, UploadError, upload_to_mnist, upload_to_rgba
+from explorer.model.checkpoints import load_model
+from explorer.model.inference import predict_logits
+from scripts.bench import upload_cost
 from tests.imagefiles import bilevel_png, encode
 
-EXPLORER_DIR = Path(upload.__file__).parent
+EXPLORER_DIR = Path(upload.__file__).parents[1]  # explorer/, for a bare package
 
 
 # --- pictures of a digit, blank pictures, broken files --------------------------------------
@@ -79,7 +79,7 @@ def test_pixel_bomb_upload_is_rejected_before_decoding(tmp_path):
 import resource, sys, types
 package = types.ModuleType("explorer"); package.__path__ = [{str(EXPLORER_DIR)!r}]
 sys.modules["explorer"] = package
-from explorer import upload
+from explorer.inputs import upload
 assert "torch" not in sys.modules
 data = open({str(bomb)!r}, "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

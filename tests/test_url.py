@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from explorer import registry
-from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
-from explorer.data import load_test_split
+from explorer.inputs.data import load_test_split
+from explorer.maths.confidence import T_SLIDER_MAX, T_SLIDER_MIN
+from explorer.model import registry
 from tests.apptest import (
     app,
     assert_clean,

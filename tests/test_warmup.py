@@ -65,7 +65,7 @@ def test_url_paths_are_what_st_page_makes_of_the_scripts():
 
 
 def test_the_served_app_answers_only_after_every_page_has_run():
-    from explorer.tooling import browser
+    from scripts.bench import browser
 
     server = browser.start_server(browser.ROOT / "app.py", env={"EXPLORER_CHECKPOINT_DIR": ""},
                                   timeout=120)

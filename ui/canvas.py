@@ -12,7 +12,7 @@ import logging
 import numpy as np
 import streamlit as st
 
-from explorer.preprocess import CANVAS_SIDE, png_data_url_size
+from explorer.inputs.preprocess import CANVAS_SIDE, png_data_url_size
 from ui import state
 
 log = logging.getLogger("digit_explorer")

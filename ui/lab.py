@@ -1,7 +1,7 @@
 """Shared helpers of the Confidence lab pages: cached test-set logits and loadable models.
 
 The 10,000 test-set logits are read once per checkpoint from its test_logits.safetensors
-(computed instead when that file is missing or stale, see explorer.testset_logits), cached
+(computed instead when that file is missing or stale, see explorer.lab.testset_logits), cached
 with st.cache_data keyed by the checkpoint's name, folder and weights_sha256, and reused by
 every lab page and session.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import registry
-from explorer.checkpoints import CheckpointError, LoadedModel
-from explorer.data import load_test_split
 from explorer.figures import outputs
-from explorer.testset_logits import testset_logits as stored_or_computed_logits
+from explorer.inputs.data import load_test_split
+from explorer.lab.testset_logits import testset_logits as stored_or_computed_logits
+from explorer.model import registry
+from explorer.model.checkpoints import CheckpointError, LoadedModel
 from ui import models, safe_text
 
 REFIT_KEY = "lab_refit"  # plain key: {checkpoint id: refit result dict}

@@ -6,7 +6,7 @@ ui.widgets.chart), so a page loads one plotly.js: the cartesian bundle.
 The server sends numbers and figure specs once per stroke (built by explorer.figures, the
 one place figures are designed); the browser draws them with Plotly.react, and while the
 T control is dragged it recomputes softmax, sigmoid, entropy, margin and the exact values
-itself (ui/live_assets/maths.mjs, a mirror of explorer.confidence tested against it). On
+itself (ui/live_assets/maths.mjs, a mirror of explorer.maths.confidence tested against it). On
 release the new T comes back as the component's state; `submitted_temperature` reads it.
 NB: plotly.js is served from the app's static folder (server.enableStaticServing) and
 loaded by the first instance on the page, before the first stroke needs it.
@@ -24,9 +24,9 @@ import plotly
 import streamlit as st
 from plotly.offline import get_plotlyjs_version
 
-from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from explorer.figures.base import BAR, SUBTITLE, TOP, to_json
 from explorer.figures.explorer import OVR_NAME
+from explorer.maths.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from ui import state
 
 log = logging.getLogger("digit_explorer")

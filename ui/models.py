@@ -14,11 +14,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from explorer import registry
-from explorer.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
-from explorer.heads import TASKS
-from explorer.inference import model_outputs, predict_logits
-from explorer.summary import layer_table
+from explorer.maths.summary import layer_table
+from explorer.model import registry
+from explorer.model.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
+from explorer.model.heads import TASKS
+from explorer.model.inference import model_outputs, predict_logits
 from ui import safe_text
 from ui.state import MODEL_KEY
 

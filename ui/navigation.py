@@ -23,15 +23,15 @@ class PageSpec:
 
 PAGES = (  # the first is the default page, served at the root URL
     # With an example too: the path a stroke takes (prediction, figures, cnn_ovr) is warm.
-    PageSpec("ui/explorer_page.py", "Explorer", ":material/draw:", ("", "example=0")),
-    PageSpec("ui/calibration_page.py", "Calibration", ":material/straighten:"),
-    PageSpec("ui/gallery_page.py", "Gallery", ":material/photo_library:"),
-    PageSpec("ui/compare_page.py", "Compare models", ":material/compare:"),
-    PageSpec("ui/exhibit_page.py", "Double softmax", ":material/science:"),
-    PageSpec("ui/saliency_page.py", "Where the model looks", ":material/visibility:"),
-    PageSpec("ui/robustness_page.py", "Robustness", ":material/open_with:"),
-    PageSpec("ui/heads_page.py", "Softmax, sigmoid or regression?", ":material/call_split:"),
-    PageSpec("ui/replay_page.py", "Watch a model learn", ":material/replay:"),
-    PageSpec("ui/sets_page.py", "Prediction sets", ":material/checklist:"),
-    PageSpec("ui/checklist_page.py", "Debug by symptom", ":material/bug_report:"),
+    PageSpec("ui/pages/explorer_page.py", "Explorer", ":material/draw:", ("", "example=0")),
+    PageSpec("ui/pages/calibration_page.py", "Calibration", ":material/straighten:"),
+    PageSpec("ui/pages/gallery_page.py", "Gallery", ":material/photo_library:"),
+    PageSpec("ui/pages/compare_page.py", "Compare models", ":material/compare:"),
+    PageSpec("ui/pages/exhibit_page.py", "Double softmax", ":material/science:"),
+    PageSpec("ui/pages/saliency_page.py", "Where the model looks", ":material/visibility:"),
+    PageSpec("ui/pages/robustness_page.py", "Robustness", ":material/open_with:"),
+    PageSpec("ui/pages/heads_page.py", "Softmax, sigmoid or regression?", ":material/call_split:"),
+    PageSpec("ui/pages/replay_page.py", "Watch a model learn", ":material/replay:"),
+    PageSpec("ui/pages/sets_page.py", "Prediction sets", ":material/checklist:"),
+    PageSpec("ui/pages/checklist_page.py", "Debug by symptom", ":material/bug_report:"),
 )

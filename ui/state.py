@@ -8,9 +8,10 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from explorer import gallery, registry
-from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
-from explorer.data import load_test_split
+from explorer.inputs.data import load_test_split
+from explorer.lab import gallery
+from explorer.maths.confidence import T_SLIDER_MAX, T_SLIDER_MIN
+from explorer.model import registry
 
 # --- Session-state keys shared by every page -------------------------------------------
 TEMPERATURE_KEY = "temperature"  # float: the T every page uses (plain key)
@@ -23,7 +24,7 @@ EXAMPLE_SOURCE_KEY = "example_source"
 EXAMPLE_INDEX_KEY = "example_index"  # its MNIST test index (int) when it is one, for links
 PRESENTATION_KEY = "presentation"  # bool: the sidebar's presentation-mode toggle
 PREVIOUS_PAGE_KEY, CURRENT_PAGE_KEY = "_previous_page", "_current_page"  # set by streamlit_app.py
-EXPLORER_PAGE = "ui/explorer_page.py"
+EXPLORER_PAGE = "ui/pages/explorer_page.py"
 
 
 def note_page(url_path: str) -> None:

@@ -10,9 +10,9 @@ import re
 import numpy as np
 import streamlit as st
 
-from explorer import registry
-from explorer.confidence import T_SLIDER_MAX, T_SLIDER_MIN
-from explorer.data import load_test_split
+from explorer.inputs.data import load_test_split
+from explorer.maths.confidence import T_SLIDER_MAX, T_SLIDER_MIN
+from explorer.model import registry
 from ui import state
 from ui.safe_text import literal
 

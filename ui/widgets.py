@@ -9,8 +9,8 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer.data import load_test_split
 from explorer.errors import ExplainedError
+from explorer.inputs.data import load_test_split
 from ui import live, safe_text, state
 from ui.state import (
     CURRENT_IMAGE_KEY,

@@ -1,7 +1,7 @@
 """Plotly figures from numbers, grouped by what they draw. No Streamlit, no model, no maths.
 
-Probabilities, sweeps and bins are computed elsewhere (explorer.confidence,
-explorer.calibration, ...) and arrive here as arrays; each function returns a go.Figure
+Probabilities, sweeps and bins are computed elsewhere (explorer.maths.confidence,
+explorer.maths.calibration, ...) and arrive here as arrays; each function returns a go.Figure
 built from plain dicts by base.figure(), without plotly's slow validation.
 
     base         figure(), colours, shared layout pieces (lines, grids, image axes)

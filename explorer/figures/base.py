@@ -14,8 +14,8 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.utils import PlotlyJSONEncoder
 
-from explorer import registry
-from explorer.models import N_CLASSES
+from explorer.model import registry
+from explorer.model.networks import N_CLASSES
 
 CLASSES = list(range(N_CLASSES))
 BAR = "#8c9cb8"
@@ -211,7 +211,7 @@ PRESENTATION_SCALE = 1.4  # chart heights and fonts in presentation mode
 def to_json(fig, presentation: bool = False) -> str:
     """A figure as the JSON Plotly.react takes, in the live template (bigger to present).
 
-    NB: what the Explorer sends per stroke; scripts/benchmark.py times it.
+    NB: what the Explorer sends per stroke; scripts/bench/benchmark.py times it.
     """
     spec = fig.to_plotly_json()
     spec["layout"]["template"] = PRESENTATION_TEMPLATE if presentation else LIVE_TEMPLATE

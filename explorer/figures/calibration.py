@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.calibration import Reliability, bin_index
 from explorer.figures.base import BAR, CLASSES, TOP, colour_scale, figure, subplot_grid
+from explorer.maths.calibration import Reliability, bin_index
 
 GAP = "rgba(255, 165, 0, 0.35)"  # orange: red (TOP) marks the drawing's bin
 GAP_LINE = "#e69500"

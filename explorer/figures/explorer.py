@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from explorer.confidence import Sweep
 from explorer.figures import images, outputs
 from explorer.figures import temperature as against_t
+from explorer.maths.confidence import Sweep
 
 MODEL_SEES_SIDE = 280  # the 28×28 preview, as large as the canvas beside it
 OVR_NAME = "One-vs-rest σ"  # the sigmoid chart's name: the cnn_ovr model's reading

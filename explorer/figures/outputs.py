@@ -4,7 +4,6 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.confidence import sigmoid, softmax
 from explorer.figures.base import (
     BOUND_COLOUR,
     CLASSES,
@@ -18,7 +17,8 @@ from explorer.figures.base import (
     top_colours,
     two_line_title,
 )
-from explorer.models import N_CLASSES
+from explorer.maths.confidence import sigmoid, softmax
+from explorer.model.networks import N_CLASSES
 
 ZERO_LINE = "#888"
 
@@ -132,7 +132,7 @@ def probs_figure(probs, title: str = "", *, bound: float | None = None, ghost=No
                  labels: bool = True) -> go.Figure:
     """(10,) probability bars, argmax in the accent; optional bound line and ghost bars.
 
-    Callers compute the probabilities (explorer.confidence); `ghost` is another (10,) row
+    Callers compute the probabilities (explorer.maths.confidence); `ghost` is another (10,) row
     drawn grey behind them. `labels=False` leaves out the values above the bars (narrow
     columns); `name` names the bars' trace.
     """

@@ -14,7 +14,7 @@ from explorer.figures.base import (
     line_label,
     vline,
 )
-from explorer.models import N_CLASSES
+from explorer.model.networks import N_CLASSES
 
 
 def distortion_sweep_figure(values, probs, current: float, param_label: str) -> go.Figure:

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from explorer.confidence import Sweep
 from explorer.figures.base import CLASS_COLOURS, CLASSES, ENTROPY, HEIGHT, INK, MARGIN, figure
-from explorer.models import N_CLASSES
+from explorer.maths.confidence import Sweep
+from explorer.model.networks import N_CLASSES
 
 T_TICKS = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20]
 

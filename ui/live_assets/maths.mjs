@@ -1,5 +1,5 @@
 // Confidence maths and number formatting for scrubbing T in the browser.
-// A line-by-line mirror of explorer/confidence.py and explorer/summary.py:
+// A line-by-line mirror of explorer/maths/confidence.py and explorer/maths/summary.py:
 // tests/test_live_maths.py runs both on the same logits and compares them.
 // NB: every function takes a (10) array of logits and a temperature, float64 throughout.
 

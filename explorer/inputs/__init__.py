@@ -1,0 +1,1 @@
+"""What goes into a model: canvas and upload preprocessing, MNIST, augmentation, drawn sets."""

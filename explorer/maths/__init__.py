@@ -1,0 +1,2 @@
+"""The confidence maths: softmax with T, calibration, conformal sets, and numbers as the page
+writes them."""

@@ -1,0 +1,1 @@
+"""The model core: architectures, the registry, checkpoints, inference, output heads."""

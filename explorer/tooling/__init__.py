@@ -1,1 +1,0 @@
-"""Developer tooling: browser driving for tests and latency scripts (needs the dev requirements)."""
