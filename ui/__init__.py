@@ -13,7 +13,7 @@ How pages work (checked with streamlit 1.67 and AppTest):
   is on sys.path): state = session keys and the hand-off, models = cached models and the
   picker, widgets = shared widgets and the error guard, lab = the lab's test-set logits.
 - In tests: `at = AppTest.from_file("streamlit_app.py"); at.run();
-  at.switch_page("ui/pages/<name>_page.py"); at.run()` (the first run registers st.navigation's pages).
+  at.switch_page("ui/pages/<name>_page.py"); at.run()` (the first run registers the pages).
 - Cross-page state: use the plain keys in ui.state (TEMPERATURE_KEY, MODEL_KEY,
   CURRENT_IMAGE_KEY, EXAMPLE_KEY/EXAMPLE_LABEL_KEY/EXAMPLE_SOURCE_KEY), never a widget key
   of another page: Streamlit deletes a widget's key on runs of pages that don't render it.
