@@ -48,7 +48,7 @@ def stand_in_canvas(monkeypatch):
 # --- Every page, with and without a drawing ---------------------------------------------------
 @pytest.mark.parametrize("page", PAGES)
 def test_page_without_a_drawing_invites_one_and_can_load_an_example(page, monkeypatch):
-    need_checkpoints(registry.DEFAULT_MODEL, *NEEDS[page])
+    need_checkpoints(registry.the(registry.DEFAULT), *NEEDS[page])
     monkeypatch.setattr(state, "example_rng", lambda: np.random.default_rng(3))
     at = open_page(page)
     assert_clean(at)

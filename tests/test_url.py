@@ -83,7 +83,7 @@ def test_a_non_ascii_digit_in_example_keeps_the_shell_and_the_picker(canvas):
     at.query_params["example"] = "\u00b2"
     at.run()
     assert_clean(at)  # was a raw ValueError, and no sidebar model picker on that run
-    assert at.selectbox(key=state.MODEL_KEY).value == registry.DEFAULT_MODEL
+    assert at.selectbox(key=state.MODEL_KEY).value == registry.the(registry.DEFAULT)
     assert any("example=`²`" in w.value for w in at.warning)
 
 
@@ -111,7 +111,7 @@ def test_a_bad_url_value_gets_its_message_and_the_default(canvas):
     (warning,) = [w.value for w in at.warning if "link" in w.value]
     assert "t=`abc`" in warning and "model=`resnet`" in warning
     assert at.session_state[state.TEMPERATURE_KEY] == 1.0
-    assert at.session_state[state.MODEL_KEY] == registry.DEFAULT_MODEL
+    assert at.session_state[state.MODEL_KEY] == registry.the(registry.DEFAULT)
     at.run()
     assert not [w for w in at.warning if "link" in w.value]  # said once
 

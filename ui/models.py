@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 import torch
 
+from explorer.errors import ExplainedError
 from explorer.maths.summary import layer_table
 from explorer.model import registry
 from explorer.model.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
@@ -53,7 +54,7 @@ def get_model(name: str) -> LoadedModel:
 
 def picked_model() -> LoadedModel | None:
     """The sidebar's model, or None after showing why it can't load and what to do."""
-    name = st.session_state.get(MODEL_KEY, registry.DEFAULT_MODEL)
+    name = st.session_state.get(MODEL_KEY) or registry.the(registry.DEFAULT)
     try:
         return get_model(name)
     except CheckpointError as err:
@@ -69,7 +70,7 @@ def preload_default_model() -> None:
     other models stay reachable from the sidebar.
     """
     try:
-        get_model(registry.DEFAULT_MODEL)
+        get_model(registry.the(registry.DEFAULT))
     except Exception as err:  # noqa: BLE001 - a bad default model must not take the app down
         log.warning("default model not preloaded: %s", err)
 
@@ -105,7 +106,7 @@ def model_picker() -> str:
     """The sidebar model selectbox (key MODEL_KEY); returns the chosen name."""
     names = registry.names()
     if st.session_state.get(MODEL_KEY) not in names:
-        st.session_state[MODEL_KEY] = registry.DEFAULT_MODEL
+        st.session_state[MODEL_KEY] = registry.the(registry.DEFAULT)
     return st.sidebar.selectbox(
         "Model", names, key=MODEL_KEY,
         help=" · ".join(f"{name}: {registry.get_arch(name).blurb}" for name in names))
@@ -128,14 +129,11 @@ def session_memo(store: str, loaded: LoadedModel, image28, extra: tuple, compute
     return memo[key]
 
 
-OVR_MODEL = "cnn_ovr"  # the one-vs-rest model whose sigmoids the Explorer shows
-
-
 def ovr_model() -> LoadedModel | None:
-    """The one-vs-rest model (cached), or None when it cannot load."""
+    """The one-vs-rest model (the registry's ONE_VS_REST, cached), or None when it cannot load."""
     try:
-        return get_model(OVR_MODEL)
-    except CheckpointError as err:
+        return get_model(registry.the(registry.ONE_VS_REST))
+    except ExplainedError as err:  # a missing checkpoint, or no model with the role
         log.warning("no one-vs-rest sigmoids: %s", err)
         return None
 

@@ -36,7 +36,8 @@ def note_page(url_path: str) -> None:
 def init_state() -> None:
     """Give every shared plain key its default once per session."""
     st.session_state.setdefault(TEMPERATURE_KEY, 1.0)
-    st.session_state.setdefault(MODEL_KEY, registry.DEFAULT_MODEL)
+    if MODEL_KEY not in st.session_state:
+        st.session_state[MODEL_KEY] = registry.the(registry.DEFAULT)
     for key in (CURRENT_IMAGE_KEY, EXAMPLE_KEY, EXAMPLE_LABEL_KEY, EXAMPLE_SOURCE_KEY,
                 EXAMPLE_INDEX_KEY):
         st.session_state.setdefault(key, None)

@@ -113,7 +113,7 @@ def show_problems() -> None:
 
 def write() -> None:
     """Put the current view in the URL, so copying it shares this view."""
-    view = {"model": str(st.session_state.get(state.MODEL_KEY, registry.DEFAULT_MODEL)),
+    view = {"model": str(st.session_state.get(state.MODEL_KEY) or registry.the(registry.DEFAULT)),
             "t": f"{float(st.session_state.get(state.TEMPERATURE_KEY, 1.0)):.4g}",
             "naive": "1" if st.session_state.get(NAIVE_ON_KEY) else "0"}
     index = st.session_state.get(state.EXAMPLE_INDEX_KEY)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from explorer.errors import PROJECT_ROOT, ExplainedError, display_path
-from explorer.model.registry import ARCHS
+from explorer.model import registry
 
 CHECKPOINT_DIR = PROJECT_ROOT / "checkpoints"
 CHECKPOINT_DIR_ENV = "EXPLORER_CHECKPOINT_DIR"  # another folder of checkpoints (tests, latency)
@@ -49,8 +49,11 @@ def resolve_dir(name_or_path: str | os.PathLike) -> Path:
 
 
 def train_command(out: Path) -> str:
-    """The exact command that (re)makes the checkpoint folder `out` (named after its arch)."""
-    arch = out.name if out.name in ARCHS else "cnn"
+    """The exact command that (re)makes the checkpoint folder `out` (named after its arch).
+
+    NB: a folder not named after an arch gets the default model's command, a guess.
+    """
+    arch = out.name if out.name in registry.ARCHS else registry.the(registry.DEFAULT)
     return f"python scripts/train.py --arch {arch} --out {display_path(out)}"
 
 

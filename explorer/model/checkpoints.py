@@ -25,7 +25,7 @@ from explorer.model.checkpoint_paths import (  # noqa: F401 - the checkpoint API
     train_command,
     where,
 )
-from explorer.model.registry import Arch, build_model, count_params, get_arch
+from explorer.model.registry import DEFAULT, Arch, build_model, count_params, get_arch, the
 
 WEIGHTS, META = "model.safetensors", "meta.json"
 REQUIRED_KEYS = ("arch", "config", "params", "temperature", "metrics", "weights_sha256")
@@ -169,14 +169,15 @@ def _check_fits(model: nn.Module, state: dict[str, torch.Tensor], ckpt_dir: Path
                               f"meta.json.")
 
 
-def load_model(name_or_path: str | os.PathLike = "cnn",
+def load_model(name_or_path: str | os.PathLike | None = None,
                device: str | torch.device | None = None) -> LoadedModel:
     """Rebuild a model from its meta.json and load its safetensors weights, in eval mode.
 
+    None loads the registry's default model (the role DEFAULT).
     NB: the config is first built on the meta device and checked against params and the
     weights' shapes, so a forged huge config never allocates real memory.
     """
-    ckpt_dir = resolve_dir(name_or_path)
+    ckpt_dir = resolve_dir(the(DEFAULT) if name_or_path is None else name_or_path)
     meta = read_meta(ckpt_dir)
     skeleton = _build(ckpt_dir, meta, torch.device("meta"))
     check_params(ckpt_dir, meta, skeleton)

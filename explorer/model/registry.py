@@ -1,8 +1,9 @@
-"""The architecture registry: the one place that says what each model is.
+"""The architecture registry: the one place that says what each model is, and what it is for.
 
 Every page and script reads it: the model picker, train.py's defaults, the scripts' model
-lists, model colours, the saliency page's sections. Adding a model is one `register(...)`
-call (or one entry below) plus its checkpoint.
+lists, model colours. A page that needs a model for a job asks by role (`the(ONE_VS_REST)`,
+`with_role(FEATURE_MAPS)`), never by name. Adding a model is one `register(...)` call (or one
+entry below) plus its checkpoint; giving it a role moves that job to it.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 
 from torch import nn
 
+from explorer.errors import ExplainedError
 from explorer.model.heads import TASKS
 from explorer.model.networks import (
     CNN,
@@ -30,7 +32,42 @@ PROBABILITIES = "probabilities"  # (N, 10) already softmaxed (the double-softmax
 NUMBER = "number"  # (N, 1) a regression's value
 OUTPUT_KINDS = (LOGITS, PROBABILITIES, NUMBER)
 CLASSIFY = "classify"  # explorer.model.heads.TASKS: ten-way softmax, what every page shows
-DEFAULT_MODEL = "cnn"
+
+
+@dataclass(frozen=True)
+class Role:
+    """A job pages and scripts need a model for, and what that model must be to do it."""
+
+    name: str
+    task: str = CLASSIFY  # the task its model must have
+    outputs: str | None = None  # the output kind its model must have (None: any)
+    single: bool = True  # one model at most, asked for with the(); False: with_role()
+
+
+# Who asks for each role is said beside it; register() checks a model fits its roles.
+DEFAULT = Role("default")  # the sidebar's first pick, load_model()'s and train.py's default
+EXHIBIT = Role("exhibit", outputs=PROBABILITIES)  # the double-softmax exhibit (its page,
+EXHIBIT_BASELINE = Role("exhibit baseline", outputs=LOGITS)  # the checklist) and the same net
+ONE_VS_REST = Role("one-vs-rest", "one-vs-rest")  # sigmoids: the Explorer's, the heads page's
+HEAD_SOFTMAX = Role("head: softmax", outputs=LOGITS)  # the heads page's ten-way softmax
+HEAD_NUMBER = Role("head: a number", "regress")
+HEAD_BINARY_SIGMOID = Role("head: binary sigmoid", "binary sigmoid")
+HEAD_BINARY_SOFTMAX = Role("head: binary softmax", "binary softmax")
+HEAD_PAIR_SIGMOID = Role("head: two digits, sigmoid", "two digits, sigmoid")
+HEAD_PAIR_SOFTMAX = Role("head: two digits, softmax", "two digits, softmax")
+# The saliency page's internals. NB: a promise about the module, not only a label:
+# FEATURE_MAPS: `module.features(x)` gives the first convolution's maps (networks.CNN);
+# HIDDEN_UNITS: `module.net` is an nn.Sequential whose Tanh/Sigmoid layers are the hidden
+# units (networks.MLP).
+FEATURE_MAPS = Role("feature maps", single=False)
+HIDDEN_UNITS = Role("hidden units", single=False)
+HEADS = (HEAD_SOFTMAX, ONE_VS_REST, HEAD_NUMBER, HEAD_BINARY_SIGMOID, HEAD_BINARY_SOFTMAX,
+         HEAD_PAIR_SIGMOID, HEAD_PAIR_SOFTMAX)  # the heads page's kinds, in its order
+ROLES = (DEFAULT, EXHIBIT, EXHIBIT_BASELINE, *HEADS, FEATURE_MAPS, HIDDEN_UNITS)
+
+
+class RoleError(ExplainedError, LookupError):
+    """No registered model has a role, or several have one that only one may have."""
 
 
 @dataclass(frozen=True)
@@ -53,14 +90,23 @@ class Arch:
     blurb: str  # what it is for, one line, for the picker
     colour: str  # its line colour in charts that compare models
     outputs: str = LOGITS
-    family: str = ""  # "cnn" or "mlp": which internals the saliency page can show
     train: TrainDefaults = field(default_factory=TrainDefaults)
     note: str = ""  # a warning shown wherever the model is (the exhibit's)
     task: str = CLASSIFY  # explorer.model.heads.TASKS: loss, targets, how outputs are read
+    roles: frozenset[Role] = frozenset()  # the jobs pages and scripts ask it for
 
     @property
     def outputs_logits(self) -> bool:
         return self.outputs == LOGITS
+
+    @property
+    def family(self) -> str:
+        """"cnn", "mlp" or "": the saliency page's old key, derived from FEATURE_MAPS/HIDDEN_UNITS.
+
+        NB: only for ui/pages/saliency_page.py until it asks `FEATURE_MAPS in arch.roles`;
+        remove it then.
+        """
+        return "cnn" if FEATURE_MAPS in self.roles else "mlp" if HIDDEN_UNITS in self.roles else ""
 
 
 EXHIBIT_NOTE = ("Teaching exhibit: this model ends in nn.Softmax and was trained with "
@@ -76,8 +122,24 @@ def register(arch: Arch) -> Arch:
         raise ValueError(f"outputs must be one of {OUTPUT_KINDS}, got {arch.outputs!r}")
     if arch.task not in TASKS:
         raise ValueError(f"task must be one of {sorted(TASKS)}, got {arch.task!r}")
+    for role in arch.roles:
+        _check_role(arch, role)
     ARCHS[arch.name] = arch
     return arch
+
+
+def _check_role(arch: Arch, role: Role) -> None:
+    """Raise ValueError unless `arch` can do this role's job and no other model holds it."""
+    if role not in ROLES:
+        raise ValueError(f"{arch.name}: unknown role {role!r}; known: {[r.name for r in ROLES]}")
+    if arch.task != role.task or role.outputs not in (None, arch.outputs):
+        raise ValueError(f"{arch.name}: the role {role.name!r} needs task {role.task!r}"
+                         f"{f' and {role.outputs}' if role.outputs else ''}; it has task "
+                         f"{arch.task!r} and {arch.outputs}")
+    holders = [name for name in with_role(role) if name != arch.name]
+    if role.single and holders:
+        raise ValueError(f"{arch.name}: the role {role.name!r} is held by {holders[0]!r}; "
+                         f"take it from that entry first")
 
 
 def unregister(name: str) -> None:
@@ -92,6 +154,24 @@ def names(task: str | None = CLASSIFY) -> tuple[str, ...]:
     shows; the heads lesson's models are asked for by task.
     """
     return tuple(name for name, arch in ARCHS.items() if task is None or arch.task == task)
+
+
+def with_role(role: Role) -> tuple[str, ...]:
+    """Names of the registered models with this role, in registration order (maybe none)."""
+    return tuple(name for name, arch in ARCHS.items() if role in arch.roles)
+
+
+def the(role: Role) -> str:
+    """The name of the one registered model with this role; RoleError if none or several."""
+    if not role.single:
+        raise ValueError(f"several models may have the role {role.name!r}: use with_role()")
+    found = with_role(role)
+    if len(found) != 1:
+        raise RoleError(f"The registry has {len(found) or 'no'} model{'s'[:len(found) != 1]} "
+                        f"with the role {role.name!r}{': ' if found else ''}"
+                        f"{', '.join(found)}; exactly one entry in explorer/model/registry.py "
+                        f"must list it in its roles.")
+    return found[0]
 
 
 def get_arch(name: str) -> Arch:
@@ -127,40 +207,41 @@ def count_params(model: nn.Module) -> int:
 
 
 register(Arch("mlp", MLPConfig, MLP, "784 → 96 tanh → 256 sigmoid → 10 (tutorial MLP)",
-              "the tutorial MLP", "#1f77b4", family="mlp",
+              "the tutorial MLP", "#1f77b4", roles=frozenset({EXHIBIT_BASELINE, HIDDEN_UNITS}),
               # Milder distortions: no translation invariance and 100k weights.
               train=TrainDefaults(epochs=40, augment_strength=0.5)))
 register(Arch("cnn", CNNConfig, CNN, "conv32 → conv64 → max-pool → fc128 → 10 (pytorch/examples)",
-              "the classic MNIST CNN", "#2ca02c", family="cnn",
+              "the classic MNIST CNN", "#2ca02c",
+              roles=frozenset({DEFAULT, HEAD_SOFTMAX, FEATURE_MAPS}),
               train=TrainDefaults(epochs=20, augment_strength=1.0)))
 register(Arch("mlp_softmax", MLPConfig, lambda cfg: MLP(cfg, final_softmax=True),
               "the mlp ending in nn.Softmax, trained with CrossEntropyLoss (double-softmax "
               "mistake)", "the double-softmax exhibit", "#d62728", outputs=PROBABILITIES,
-              family="mlp", train=TrainDefaults(epochs=40, augment_strength=0.5),
-              note=EXHIBIT_NOTE))
+              train=TrainDefaults(epochs=40, augment_strength=0.5), note=EXHIBIT_NOTE,
+              roles=frozenset({EXHIBIT, HIDDEN_UNITS})))
 
 # The output-heads lesson (ui/pages/heads_page.py): one small backbone, a head per task.
 _HEADS_TRAIN = TrainDefaults(epochs=4, lr=3e-3, augment_strength=1.0)
 _REGRESS_TRAIN = TrainDefaults(epochs=12, lr=3e-3, augment_strength=1.0)
 _PAIR_TRAIN = TrainDefaults(epochs=10, lr=3e-3, augment_strength=1.0)
-for _name, _cfg, _outputs, _task, _description, _blurb, _colour in [
-    ("cnn_ovr", HeadCNNConfig, LOGITS, "one-vs-rest", "small cnn → 10 logits → 10 sigmoids "
+for _name, _cfg, _outputs, _role, _description, _blurb, _colour in [
+    ("cnn_ovr", HeadCNNConfig, LOGITS, ONE_VS_REST, "small cnn → 10 logits → 10 sigmoids "
      "(BCE, one-hot)", "one sigmoid per class", "#9467bd"),
-    ("cnn_regress", OneNumberConfig, NUMBER, "regress", "small cnn → 1 number (MSE on the "
+    ("cnn_regress", OneNumberConfig, NUMBER, HEAD_NUMBER, "small cnn → 1 number (MSE on the "
      "digit's value)", "a number, not a class", "#8c564b"),
-    ("binary7_sigmoid", OneNumberConfig, LOGITS, "binary sigmoid", "small cnn → 1 logit → "
+    ("binary7_sigmoid", OneNumberConfig, LOGITS, HEAD_BINARY_SIGMOID, "small cnn → 1 logit → "
      "sigmoid (BCE): is it a 7?", "is it a 7? sigmoid", "#e377c2"),
-    ("binary7_softmax", TwoLogitsConfig, LOGITS, "binary softmax", "small cnn → 2 logits → "
+    ("binary7_softmax", TwoLogitsConfig, LOGITS, HEAD_BINARY_SOFTMAX, "small cnn → 2 logits → "
      "softmax (CE): is it a 7?", "is it a 7? softmax", "#7f7f7f"),
-    ("cnn_multilabel", TwoDigitConfig, LOGITS, "two digits, sigmoid", "small cnn on 28×56 → "
+    ("cnn_multilabel", TwoDigitConfig, LOGITS, HEAD_PAIR_SIGMOID, "small cnn on 28×56 → "
      "10 sigmoids (BCE, multi-hot)", "two digits, one sigmoid per class", "#bcbd22"),
-    ("cnn_pair_softmax", TwoDigitConfig, LOGITS, "two digits, softmax", "small cnn on 28×56 "
+    ("cnn_pair_softmax", TwoDigitConfig, LOGITS, HEAD_PAIR_SOFTMAX, "small cnn on 28×56 "
      "→ softmax (CE on the digits' shares)", "two digits, softmax (the wrong head)",
      "#17becf"),
 ]:
     # NB: a number and two digits need longer to settle (after 4 epochs: MAE 0.74, and
     # 85 % of held-out pairs found exactly).
     register(Arch(_name, _cfg, HeadCNN, _description, _blurb, _colour, outputs=_outputs,
-                  family="heads", task=_task,
+                  task=_role.task, roles=frozenset({_role}),
                   train={"regress": _REGRESS_TRAIN, "two digits, sigmoid": _PAIR_TRAIN,
-                         "two digits, softmax": _PAIR_TRAIN}.get(_task, _HEADS_TRAIN)))
+                         "two digits, softmax": _PAIR_TRAIN}.get(_role.task, _HEADS_TRAIN)))

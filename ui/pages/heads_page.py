@@ -13,31 +13,35 @@ from explorer.figures.base import two_line_title
 from explorer.figures.heads import binary_figure, number_line_figure, wide_image_figure
 from explorer.figures.outputs import probs_figure, sigmoid_figure
 from explorer.maths.confidence import expected_digit, sigmoid, softmax
+from explorer.model import registry
 from ui import widgets
 from ui.pages import heads_view as hv
 
 
 def softmax_panel(image28) -> None:
-    logits = hv.outputs("cnn", image28)
-    probs = softmax(logits)
-    widgets.chart(probs_figure(probs, two_line_title("Softmax (cnn)", f"Σ = {probs.sum():.3f}"),
+    name = registry.the(registry.HEAD_SOFTMAX)
+    probs = softmax(hv.outputs(name, image28))
+    widgets.chart(probs_figure(probs, two_line_title(f"Softmax ({name})",
+                                                     f"Σ = {probs.sum():.3f}"),
                                labels=False), "heads_softmax")
     hv.uses("softmax")
 
 
 def ovr_panel(image28) -> None:
-    logits = hv.outputs("cnn_ovr", image28)
-    widgets.chart(sigmoid_figure(logits, 1.0, "One-vs-rest σ (cnn_ovr)"), "heads_ovr")
+    name = registry.the(registry.ONE_VS_REST)
+    logits = hv.outputs(name, image28)
+    widgets.chart(sigmoid_figure(logits, 1.0, f"One-vs-rest σ ({name})"), "heads_ovr")
     st.markdown(hv.ovr_reading(sigmoid(logits)))
     hv.uses("one-vs-rest")
 
 
 def regress_panel(image28) -> None:
-    value = float(hv.outputs("cnn_regress", image28)[0])
-    probs = softmax(hv.outputs("cnn", image28))
+    name = registry.the(registry.HEAD_NUMBER)
+    value = float(hv.outputs(name, image28)[0])
+    probs = softmax(hv.outputs(registry.the(registry.HEAD_SOFTMAX), image28))
     widgets.chart(number_line_figure(value, expected_digit(probs), int(np.argmax(probs))),
                   "heads_regress")
-    st.markdown(f"The regression head says **{value:.2f}**, which rounds to "
+    st.markdown(f"The regression head says **{value:.2f}** ({name}), which rounds to "
                 f"**{min(max(round(value), 0), 9)}**. The softmax model's mean digit "
                 f"E[digit] = Σ k·p_k is {expected_digit(probs):.2f}; its argmax is "
                 f"**{int(np.argmax(probs))}**.")
@@ -45,8 +49,8 @@ def regress_panel(image28) -> None:
 
 
 def binary_panel(image28) -> None:
-    z = float(hv.outputs("binary7_sigmoid", image28)[0])
-    z0, z1 = (float(v) for v in hv.outputs("binary7_softmax", image28))
+    z = float(hv.outputs(registry.the(registry.HEAD_BINARY_SIGMOID), image28)[0])
+    z0, z1 = (float(v) for v in hv.outputs(registry.the(registry.HEAD_BINARY_SOFTMAX), image28))
     p_sig, p_soft = float(sigmoid([z])[0]), float(softmax([z0, z1])[1])
     widgets.chart(binary_figure(p_sig, p_soft), "heads_binary")
     st.markdown(hv.binary_identity(z, z0, z1))
@@ -74,14 +78,16 @@ def two_digit_section() -> None:
 def pair_panels(image) -> None:
     """The multi-label model and the softmax model on the same (28, 56) input."""
     multi, soft = st.columns(2)
-    logits = hv.outputs("cnn_multilabel", image, width=56)
+    sigmoid_name, softmax_name = (registry.the(registry.HEAD_PAIR_SIGMOID),
+                                  registry.the(registry.HEAD_PAIR_SOFTMAX))
+    logits = hv.outputs(sigmoid_name, image)
     with multi:
-        widgets.chart(sigmoid_figure(logits, 1.0, "Multi-label σ (cnn_multilabel)"),
+        widgets.chart(sigmoid_figure(logits, 1.0, f"Multi-label σ ({sigmoid_name})"),
                       "heads_pair_sigmoid")
         st.markdown(hv.multilabel_reading(sigmoid(logits)))
     with soft:
-        probs = softmax(hv.outputs("cnn_pair_softmax", image, width=56))
-        title = two_line_title("Softmax on two digits (cnn_pair_softmax)",
+        probs = softmax(hv.outputs(softmax_name, image))
+        title = two_line_title(f"Softmax on two digits ({softmax_name})",
                                f"Σ = {probs.sum():.3f}")
         widgets.chart(probs_figure(probs, title, labels=False), "heads_pair_softmax")
         st.markdown(hv.pair_softmax_reading(probs))

@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from explorer.errors import ExplainedError
 from explorer.inputs.data import load_test_split
 from explorer.inputs.preprocess import png_data_url_size
 from explorer.maths.confidence import sigmoid, softmax
+from explorer.model import registry
 from explorer.model.checkpoints import CheckpointError
-from explorer.model.heads import EMPTY, example_pair, two_digit_image
+from explorer.model.heads import EMPTY, TASKS, example_pair, two_digit_image
 from explorer.model.inference import model_outputs
 from ui import models, safe_text, widgets
 
@@ -37,19 +39,20 @@ USES = {
 }
 
 
-def outputs(name: str, image, width: int = 28) -> np.ndarray:
-    """A head's raw outputs for one (28, width) image, memoised per session."""
+def outputs(name: str, image) -> np.ndarray:
+    """A head's raw outputs for one (28, width) image (its task's width), memoised per session."""
     loaded = models.get_model(name)
+    width = TASKS[loaded.arch.task].width
     image = np.ascontiguousarray(image, dtype=np.float32)
     return models.session_memo(_MEMO, loaded, image, (width,), lambda: model_outputs(
         loaded.model, image[None], loaded.device, width)[0])
 
 
 def panel(draw, image28) -> None:
-    """One head's panel; a missing checkpoint costs this panel only, with the fix."""
+    """One head's panel; a missing checkpoint or role costs this panel only, with the fix."""
     try:
         draw(image28)
-    except CheckpointError as err:
+    except ExplainedError as err:
         st.warning(safe_text.explain(err), icon=":material/report:")
 
 
@@ -146,23 +149,28 @@ SHOWN = ("ece_fitted_t", "ece_per_class", "none_above_half", "mae", "two differe
          "same digit twice", "one digit")  # figures_table's "more" column
 
 
+def figures_row(role: registry.Role) -> dict:
+    """The figures_table row of the model with this role, or why it has no figures."""
+    try:
+        name = registry.the(role)
+    except registry.RoleError:
+        return {"model": "(none)", "task": role.task, "accuracy": "", "more": ""}
+    try:
+        meta = models.get_model(name).meta
+    except CheckpointError:
+        return {"model": name, "task": "(not trained)", "accuracy": "", "more": ""}
+    test = meta["metrics"]["test"]
+    more = {k: v for k, v in {**test, **test.get("by_kind", {})}.items()
+            if k in SHOWN and isinstance(v, (int, float))}
+    return {"model": name, "task": meta.get("task", "classify"),
+            "accuracy": f"{test['accuracy']:.2%}",
+            "more": ", ".join(f"{k} {v:.3g}" for k, v in more.items())}
+
+
 def figures_table() -> None:
     """Each head's test-set figures, from its checkpoint's metadata."""
     st.subheader("How well each head does its own job (MNIST test set)")
-    rows = []
-    for name in ("cnn", "cnn_ovr", "cnn_regress", "binary7_sigmoid", "binary7_softmax",
-                 "cnn_multilabel", "cnn_pair_softmax"):
-        try:
-            meta = models.get_model(name).meta
-        except CheckpointError:
-            rows.append({"model": name, "task": "(not trained)", "accuracy": "", "more": ""})
-            continue
-        test = meta["metrics"]["test"]
-        more = {k: v for k, v in {**test, **test.get("by_kind", {})}.items()
-                if k in SHOWN and isinstance(v, (int, float))}
-        rows.append({"model": name, "task": meta.get("task", "classify"),
-                     "accuracy": f"{test['accuracy']:.2%}",
-                     "more": ", ".join(f"{k} {v:.3g}" for k, v in more.items())})
+    rows = [figures_row(role) for role in registry.HEADS]
     st.markdown(widgets.markdown_table(rows))
     st.caption("Two-digit models: accuracy is the exact set (every digit found, nothing "
                "extra) for the sigmoid model, and top-k (k = the number of different digits) "
