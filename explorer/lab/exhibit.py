@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from explorer.maths.confidence import softmax
+from explorer.model.networks import N_CLASSES
 
-N_CLASSES = 10
 DOUBLE_SOFTMAX_BOUND = math.e / (math.e + N_CLASSES - 1)  # ≈ 0.2320
 # The lowest loss CrossEntropyLoss can ever report for the exhibit: −log(bound) ≈ 1.4612.
 DOUBLE_SOFTMAX_MIN_LOSS = math.log1p((N_CLASSES - 1) / math.e)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from explorer.maths.confidence import entropy_bits, margin, softmax
-
-N_CLASSES = 10
+from explorer.model.networks import N_CLASSES
 
 
 def _logits(logits) -> np.ndarray:
