@@ -5,14 +5,14 @@ that shows it in full: nothing here duplicates those pages.
 """
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
+from explorer.errors import ExplainedError
 from explorer.figures.training import history_figure
-from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND
+from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS
 from explorer.lab.robustness import transform
 from explorer.maths.confidence import softmax
-from explorer.model.checkpoints import CheckpointError
+from explorer.model import registry
 from ui import lab, models, safe_text, state, widgets
 
 CONFIDENT = 0.99  # "confident and wrong": a mistake the model gives at least this
@@ -39,13 +39,13 @@ def confident_and_wrong(loaded, image28) -> None:
 
 
 def always_unsure(loaded, image28) -> None:
-    exhibit = models.get_model("mlp_softmax")
+    exhibit = models.get_model(registry.the(registry.EXHIBIT))
     again = softmax(lab.testset_logits(exhibit))  # its probabilities, softmaxed again
     ours = softmax(loaded.ranking_logits(lab.testset_logits(loaded)))
     a, b = st.columns(2)
     a.metric(f"{loaded.name}: mean top-1 on the test set", f"{ours.max(1).mean():.3f}")
     b.metric("an always-unsure model: mean top-1", f"{again.max(1).mean():.3f}",
-             help=f"mlp_softmax's outputs softmaxed again: never above "
+             help=f"{exhibit.name}'s outputs softmaxed again: never above "
                   f"e/(e+9) = {DOUBLE_SOFTMAX_BOUND:.3f}")
     if image28 is not None:
         mine = softmax(models.logits_for(exhibit, image28)).max()
@@ -56,10 +56,12 @@ def always_unsure(loaded, image28) -> None:
 
 def loss_not_going_down(loaded, image28) -> None:
     histories = {name: models.get_model(name).meta.get("history", [])
-                 for name in ("mlp", "mlp_softmax")}
-    widgets.chart(history_figure(histories, np.log(1 + 9 / np.e)), "checklist_history")
+                 for name in (registry.the(registry.EXHIBIT_BASELINE),
+                              registry.the(registry.EXHIBIT))}
+    widgets.chart(history_figure(histories, DOUBLE_SOFTMAX_MIN_LOSS), "checklist_history")
     st.markdown("**Confirm:** the loss flattens far above 0 from the first epoch: with a "
-                "softmax before `CrossEntropyLoss` it cannot go below log(1 + 9/e) ≈ 1.46. "
+                "softmax before `CrossEntropyLoss` it cannot go below log(1 + 9/e) ≈ "
+                f"{DOUBLE_SOFTMAX_MIN_LOSS:.2f}. "
                 "**Fix:** drop the extra `nn.Softmax`; the loss takes logits.")
     st.page_link("ui/pages/exhibit_page.py", label="The double-softmax exhibit",
                  icon=":material/science:")
@@ -67,13 +69,15 @@ def loss_not_going_down(loaded, image28) -> None:
 
 def multilabel_broken(loaded, image28) -> None:
     rows = []
-    for name in ("cnn_multilabel", "cnn_pair_softmax"):
+    for role in (registry.HEAD_PAIR_SIGMOID, registry.HEAD_PAIR_SOFTMAX):
+        name = registry.the(role)
         test = models.get_model(name).meta["metrics"]["test"]
         rows.append((name, test.get("by_kind", {}).get("two different", test["accuracy"])))
     a, b = st.columns(2)
-    a.metric("sigmoid per class: both digits found", f"{rows[0][1]:.1%}")
+    a.metric("sigmoid per class: both digits found", f"{rows[0][1]:.1%}",
+             help=f"{rows[0][0]}, on held-out pairs of two different digits")
     b.metric("softmax: the two digits are its top two", f"{rows[1][1]:.1%}",
-             help="…and each then gets about 0.5: neither is a yes")
+             help=f"{rows[1][0]}; and each digit then gets about 0.5: neither is a yes")
     st.markdown("**Confirm:** with two labels present, the top probability sits near 0.5 and "
                 "one digit alone looks like a pair. **Fix:** a sigmoid per class, trained with "
                 "binary cross-entropy on multi-hot targets.")
@@ -117,7 +121,7 @@ def main() -> None:
         with st.expander(title, expanded=title == SYMPTOMS[0][0]):
             try:
                 exhibit(loaded, image28)
-            except CheckpointError as err:
+            except ExplainedError as err:  # a missing checkpoint, or no model with a role
                 st.warning(safe_text.explain(err), icon=":material/report:")
 
 

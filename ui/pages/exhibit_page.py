@@ -1,7 +1,8 @@
-"""Double-softmax exhibit: mlp beside mlp_softmax, the e/(e+9) bound, curves and metrics.
+"""Double-softmax exhibit: the exhibit beside its baseline, the e/(e+9) bound, curves, metrics.
 
-mlp_softmax ends in nn.Softmax and was trained with CrossEntropyLoss, which applies
-log-softmax again. This page shows what that does, on the current drawing and on the
+The exhibit (the registry's EXHIBIT) ends in nn.Softmax and was trained with
+CrossEntropyLoss, which applies log-softmax again; its baseline (EXHIBIT_BASELINE) is the
+same network done right. This page shows what that does, on the current drawing and on the
 10,000 test images. Both models are read here whatever the sidebar picks.
 """
 from __future__ import annotations
@@ -14,10 +15,10 @@ from explorer.figures.outputs import bound_figure, probs_figure
 from explorer.figures.training import history_figure
 from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, double_softmax
 from explorer.maths.confidence import softmax
+from explorer.model import registry
 from explorer.model.checkpoints import CheckpointError, LoadedModel
 from ui import lab, models, safe_text, widgets
 
-BASELINE, EXHIBIT = "mlp", "mlp_softmax"
 LOAD_KEY = "exhibit_load_example"
 
 WHY_LOGITS = (
@@ -46,33 +47,33 @@ def load_or_error(name: str) -> LoadedModel | None:
         return None
 
 
-def on_drawing(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
-    """Three bar charts for the current image: mlp, the exhibit's own outputs, softmaxed again."""
+def on_drawing(baseline: LoadedModel | None, exhibit: LoadedModel | None) -> None:
+    """Three bar charts for the current image: the baseline, the exhibit, the exhibit softmaxed."""
     st.subheader("On the current drawing")
     image28 = widgets.current_image_or_invite(LOAD_KEY)
     if image28 is None:
         return
     cols = st.columns(3)
-    if mlp is not None:
-        probs = softmax(models.logits_for(mlp, image28))  # (10,)
-        widgets.chart(probs_figure(probs, two_line_title("mlp: softmax(logits)", "a real "
-                                                         "probability, free to reach 1")),
+    if baseline is not None:
+        probs = softmax(models.logits_for(baseline, image28))  # (10,)
+        widgets.chart(probs_figure(probs, two_line_title(f"{baseline.name}: softmax(logits)",
+                                                         "a real probability, free to reach 1")),
                       "exhibit_mlp_chart", where=cols[0])
     if exhibit is None:
         return
     own = models.logits_for(exhibit, image28).astype(np.float64)  # (10,) already probabilities
-    widgets.chart(probs_figure(own, two_line_title("mlp_softmax: its own outputs",
+    widgets.chart(probs_figure(own, two_line_title(f"{exhibit.name}: its own outputs",
                                                    "already probabilities (nn.Softmax)")),
                   "exhibit_own_chart", where=cols[1])
     widgets.chart(probs_figure(double_softmax(own), two_line_title(
-                      "softmax(mlp_softmax outputs)", "what CrossEntropyLoss sees"),
+                      f"softmax({exhibit.name} outputs)", "what CrossEntropyLoss sees"),
                                bound=DOUBLE_SOFTMAX_BOUND),
                   "exhibit_double_chart", where=cols[2])
     cols[2].caption(f"Softmaxed again, no class can pass the dashed bound "
                     f"{DOUBLE_SOFTMAX_BOUND:.3f}, however sure the exhibit is.")
 
 
-def bound_section(exhibit: LoadedModel | None) -> None:
+def bound_section(exhibit: LoadedModel | None, exhibit_name: str) -> None:
     """The per-class max over the test set under the bound, the measured max and the proof."""
     st.subheader("The bound: e/(e+9) ≈ 0.232")
     left, right = st.columns([1.4, 1], gap="large")
@@ -80,7 +81,8 @@ def bound_section(exhibit: LoadedModel | None) -> None:
     bound_col, measured_col = right.columns(2)
     bound_col.metric("Bound e/(e+9)", f"{DOUBLE_SOFTMAX_BOUND:.4f}")
     if exhibit is None:
-        left.info("The measured maximum needs the mlp_softmax checkpoint (see the error above).")
+        left.info(f"The measured maximum needs the {exhibit_name} checkpoint (see the error "
+                  "above).")
         return
     double = double_softmax(lab.testset_logits(exhibit))  # (10000, 10)
     measured_col.metric("Measured max, test set", f"{double.max():.4f}",
@@ -90,10 +92,10 @@ def bound_section(exhibit: LoadedModel | None) -> None:
                   where=left)
 
 
-def loss_floor(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
+def loss_floor(baseline: LoadedModel | None, exhibit: LoadedModel | None) -> None:
     """The exhibit's loss floor beside the losses both models reached."""
     shown = [("Floor log(1 + 9/e)", DOUBLE_SOFTMAX_MIN_LOSS)]
-    for loaded in (exhibit, mlp):
+    for loaded in (exhibit, baseline):
         if loaded is None:
             continue
         history = loaded.meta.get("history") or []
@@ -107,36 +109,37 @@ def loss_floor(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
         col.metric(label, f"{value:.4f}", help="Cross-entropy in nats; the exhibit's is "
                    "computed on its outputs softmaxed again, as CrossEntropyLoss saw them")
     st.caption("The exhibit's loss is cross-entropy on its outputs softmaxed again, so it can't "
-               "go below the floor; the mlp's heads towards 0.")
+               "go below the floor; its baseline's heads towards 0.")
 
 
 def short(loaded: LoadedModel) -> str:
-    return "exhibit" if loaded.name == EXHIBIT else loaded.name
+    return "exhibit" if registry.EXHIBIT in loaded.arch.roles else loaded.name
 
 
-def metrics_rows(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> list[dict]:
+def metrics_rows(baseline: LoadedModel | None, exhibit: LoadedModel | None) -> list[dict]:
     """Test accuracy and calibration rows from each checkpoint's meta."""
     sources = []
-    if mlp is not None:
-        sources.append(("mlp", "softmax(logits)", mlp.meta["metrics"].get("test")))
+    if baseline is not None:
+        sources.append((baseline.name, "softmax(logits)", baseline.meta["metrics"].get("test")))
     if exhibit is not None:
         metrics = exhibit.meta["metrics"]
-        sources.append(("mlp_softmax", "softmax(outputs): what the loss sees", metrics.get("test")))
-        sources.append(("mlp_softmax", "its own outputs", metrics.get("test_own_probs")))
+        sources.append((exhibit.name, "softmax(outputs): what the loss sees",
+                        metrics.get("test")))
+        sources.append((exhibit.name, "its own outputs", metrics.get("test_own_probs")))
     return [{"model": name, "probabilities": how, "accuracy": m.get("accuracy"),
              "NLL": m.get("nll"), "ECE": m.get("ece"), "Brier": m.get("brier")}
             for name, how, m in sources if m]
 
 
-def history_and_metrics(mlp: LoadedModel | None, exhibit: LoadedModel | None) -> None:
+def history_and_metrics(baseline: LoadedModel | None, exhibit: LoadedModel | None) -> None:
     st.subheader("Training curves and test metrics")
-    histories = {m.name: m.meta["history"] for m in (mlp, exhibit)
+    histories = {m.name: m.meta["history"] for m in (baseline, exhibit)
                  if m is not None and m.meta.get("history")}
     if histories:
         widgets.chart(history_figure(histories, DOUBLE_SOFTMAX_MIN_LOSS), "exhibit_history_chart")
         st.caption("Solid: training set (with augmentation and dropout); dashed: validation. "
                    "The exhibit's loss can't cross the dotted floor.")
-    rows = metrics_rows(mlp, exhibit)
+    rows = metrics_rows(baseline, exhibit)
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch", key="exhibit_metrics",
                      column_config={"accuracy": st.column_config.NumberColumn(format="%.4f"),
@@ -151,17 +154,19 @@ def history_and_metrics(mlp: LoadedModel | None, exhibit: LoadedModel | None) ->
 @widgets.guarded
 def main() -> None:
     st.header("Double softmax")
-    st.markdown("`mlp_softmax` is the tutorial MLP with an `nn.Softmax` at the end, trained "
-                "with `CrossEntropyLoss` — a common mistake, kept as an exhibit. `mlp` is the "
-                "same network done right.")
+    baseline_name, exhibit_name = (registry.the(registry.EXHIBIT_BASELINE),
+                                   registry.the(registry.EXHIBIT))
+    st.markdown(f"`{exhibit_name}` ends in an `nn.Softmax` and was trained with "
+                f"`CrossEntropyLoss` — a common mistake, kept as an exhibit. `{baseline_name}` "
+                "is the same network done right.")
     st.info(WHY_LOGITS, icon=":material/lightbulb:")
-    mlp, exhibit = load_or_error(BASELINE), load_or_error(EXHIBIT)
-    on_drawing(mlp, exhibit)
+    baseline, exhibit = load_or_error(baseline_name), load_or_error(exhibit_name)
+    on_drawing(baseline, exhibit)
     st.divider()
-    bound_section(exhibit)
-    loss_floor(mlp, exhibit)
+    bound_section(exhibit, exhibit_name)
+    loss_floor(baseline, exhibit)
     st.divider()
-    history_and_metrics(mlp, exhibit)
+    history_and_metrics(baseline, exhibit)
 
 
 main()

@@ -1,25 +1,24 @@
 """Watch a model learn: the current drawing through snapshots of training, epoch 0 to the end.
 
-Snapshots live in checkpoints/replay/<arch>/ (scripts/train.py --snapshots); the slider
-inside the figure scrubs epochs in the browser.
+Snapshots live in checkpoints/replay/<arch>/ (scripts/train.py --snapshots): every picker
+model with such a folder is offered. The slider inside the figure scrubs epochs in the browser.
 """
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 from explorer.figures.replay import replay_figure
+from explorer.lab.exhibit import DOUBLE_SOFTMAX_MIN_LOSS
 from explorer.lab.replay import REPLAY_META, SNAPSHOTS, Replay, read_replay
 from explorer.maths.confidence import as_logits, softmax
+from explorer.model import registry
 from explorer.model.checkpoints import checkpoint_root
 from explorer.model.registry import get_arch
 from ui import widgets
 
-REPLAYS = ("mlp", "mlp_softmax", "cnn")
-FLOOR = math.log(1 + 9 / math.e)  # the double-softmax exhibit's least possible loss
 PICK_KEY = "replay_model"
 
 
@@ -36,8 +35,10 @@ def _version(folder: str) -> tuple:
 
 
 def _available() -> dict[str, str]:
+    """The models with a replay: the picker's models (registry order) with a snapshot folder."""
     root = checkpoint_root() / "replay"
-    return {name: str(root / name) for name in REPLAYS if (root / name / REPLAY_META).is_file()}
+    return {name: str(root / name) for name in registry.names()
+            if (root / name / REPLAY_META).is_file()}
 
 
 def _outputs(replay: Replay, image28: np.ndarray) -> np.ndarray:
@@ -59,9 +60,11 @@ def main() -> None:
                 "it sharpen, and see where it starts to be wrong with confidence.")
     available = _available()
     if not available:
+        name = registry.the(registry.DEFAULT)
         st.warning("No training snapshots here. Make them with, for example: "
-                   "`python scripts/train.py --arch mlp --snapshots checkpoints/replay/mlp "
-                   "--out /tmp/replay-mlp`", icon=":material/report:")
+                   f"`python scripts/train.py --arch {name} --snapshots "
+                   f"checkpoints/replay/{name} --out /tmp/replay-{name}`",
+                   icon=":material/report:")
         return
     name = st.radio("Model", list(available), horizontal=True, key=PICK_KEY,
                     format_func=lambda n: f"{n} ({get_arch(n).blurb})")
@@ -74,7 +77,7 @@ def main() -> None:
     logits = as_logits(outputs, get_arch(name).outputs_logits)  # (S, 10)
     fig = replay_figure(replay.epochs, logits, softmax(logits), replay.figures,
                         f"{name}: one drawing through {len(replay.epochs)} snapshots",
-                        FLOOR if not get_arch(name).outputs_logits else None)
+                        DOUBLE_SOFTMAX_MIN_LOSS if not get_arch(name).outputs_logits else None)
     widgets.chart(fig, "replay_chart")
     first, last = replay.figures[replay.epochs[0]], replay.figures[replay.epochs[-1]]
     st.caption(f"Test accuracy {first['accuracy']:.1%} untrained → {last['accuracy']:.1%} at "
@@ -83,8 +86,8 @@ def main() -> None:
                f"come from a replay run of the shipped recipe, not the shipped weights.")
     if not get_arch(name).outputs_logits:
         st.info(f"The exhibit's loss as trained (red) never goes below log(1 + 9/e) = "
-                f"{FLOOR:.3f}: softmax applied twice caps every probability the loss sees at "
-                f"e/(e+9).", icon=":material/science:")
+                f"{DOUBLE_SOFTMAX_MIN_LOSS:.3f}: softmax applied twice caps every probability "
+                "the loss sees at e/(e+9).", icon=":material/science:")
 
 
 main()
