@@ -28,7 +28,15 @@ from explorer.model.checkpoint_guard import refusal
 from explorer.model.checkpoints import choose_device, save_checkpoint
 from explorer.model.heads import TASKS, Task, compose_pairs, head_metrics, random_pairs, scoring_set
 from explorer.model.inference import model_logits, model_outputs
-from explorer.model.registry import CLASSIFY, build_model, config_dict, get_arch, names
+from explorer.model.registry import (
+    CLASSIFY,
+    DEFAULT,
+    build_model,
+    config_dict,
+    get_arch,
+    names,
+    the,
+)
 
 
 @dataclass(frozen=True)
@@ -199,7 +207,7 @@ def _positive_int(text: str) -> int:
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--arch", choices=names(None), default="cnn",
+    p.add_argument("--arch", choices=names(None), default=the(DEFAULT),
                    help="architecture; each one's own epochs/lr/augment strength: "
                    + _per_arch(lambda t: f"{t.epochs}/{t.lr:g}/{t.augment_strength:g}"))
     p.add_argument("--epochs", type=_positive_int, default=None,

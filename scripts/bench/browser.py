@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from explorer.model import registry
+
 ROOT = Path(__file__).resolve().parents[2]  # the repository root (scripts/bench/..)
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER_ENV = "EXPLORER_REQUIRE_BROWSER"  # "1" (CI): a missing browser fails
@@ -592,13 +594,13 @@ def drag_slider(page, box: dict, fractions, steps: int = 20, release: bool = Tru
 
 
 def preflight(checkpoint_dir: str | os.PathLike | None) -> Path | None:
-    """The checkpoints folder holding cnn/ and a usable browser, or None after saying why.
+    """The checkpoints folder holding the default model and a usable browser, or None (why).
 
     NB: for the measuring scripts' main(): they exit 2 on None.
     """
-    ck_dir = Path(checkpoint_dir or ROOT / "checkpoints")
-    if not (ck_dir / "cnn" / "model.safetensors").is_file():
-        print(f"No cnn checkpoint in {ck_dir}: python scripts/train.py --arch cnn "
+    ck_dir, default = Path(checkpoint_dir or ROOT / "checkpoints"), registry.the(registry.DEFAULT)
+    if not (ck_dir / default / "model.safetensors").is_file():
+        print(f"No {default} checkpoint in {ck_dir}: python scripts/train.py --arch {default} "
               "(or pass --checkpoint-dir).", file=sys.stderr)
         return None
     problem = browser_problem()

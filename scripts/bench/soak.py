@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.model import registry
 from explorer.model.checkpoints import checkpoint_root
 from scripts.bench import browser
 
@@ -248,10 +249,10 @@ def soak(args) -> tuple[list[Client], list]:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    problem = browser.browser_problem()
-    if problem or not (checkpoint_root() / "cnn" / "model.safetensors").is_file():
-        print(problem or f"No cnn checkpoint in {checkpoint_root()}: python scripts/train.py "
-              "--arch cnn", file=sys.stderr)
+    problem, default = browser.browser_problem(), registry.the(registry.DEFAULT)
+    if problem or not (checkpoint_root() / default / "model.safetensors").is_file():
+        print(problem or f"No {default} checkpoint in {checkpoint_root()}: python "
+              f"scripts/train.py --arch {default}", file=sys.stderr)
         return 2
     load = os.getloadavg()
     clients, samples = soak(args)
