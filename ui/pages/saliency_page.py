@@ -1,4 +1,4 @@
-"""Where the model looks: saliency maps, the CNN's first feature maps, the MLP's hidden units.
+"""Where the model looks: captum attributions, the CNN's first feature maps, the MLP's units.
 
 Works on the explorer's current image with the sidebar's model. Every helper in
 explorer.lab.saliency leaves the shared cached model untouched; weights are only read here.
@@ -21,19 +21,49 @@ from explorer.lab import saliency
 from explorer.model.checkpoints import LoadedModel
 from ui import models, widgets
 
-METHODS = {"Integrated gradients": saliency.integrated_gradients,
-           "Gradient × input": saliency.grad_times_input}
+# Each method: (what it shows, when it misleads), one line each.
+ABOUT = {
+    saliency.IG: (
+        "How the class's output changes from a black image to yours, split among the pixels: "
+        "the map sums to that change, up to captum's convergence delta (below).",
+        "It depends on the baseline: from black, an unlit pixel scores exactly 0, so it "
+        "cannot say that an empty region matters; too few steps leave a large delta."),
+    saliency.GRADIENTS: (
+        "How fast the class's output moves per unit of each pixel, at your image (captum "
+        "Saliency, signed): the model's local sensitivity.",
+        "Gradients saturate (a sure output barely moves, so the map fades where the model is "
+        "surest) and are noisy: neighbouring pixels flip sign."),
+    saliency.GRAD_X_INPUT: (
+        "The gradient times the pixel: a one-step linear estimate of what each inked pixel "
+        "adds; black pixels get 0.",
+        "Saturation and noise as for gradients, and blind to the background, which is 0."),
+    saliency.OCCLUSION: (
+        f"How much the output drops when a black {saliency.OCCLUSION_WINDOW}×"
+        f"{saliency.OCCLUSION_WINDOW} window covers each place (every "
+        f"{saliency.OCCLUSION_STRIDE} px), measured by rerunning the model: no gradients.",
+        "It depends on the window and the baseline: black over background changes nothing, "
+        "so only ink scores, and strokes that work together escape a window that covers one."),
+    saliency.GRAD_CAM: (
+        "Where the last convolution's 24×24 maps hold evidence for the class, weighted by "
+        "their gradients, ReLU'd and stretched to 28×28.",
+        "Coarse (each cell sees a 5×5 patch and the stretch blurs it), shows no evidence "
+        "against (ReLU), and exists only for convolutional layers."),
+}
 PREDICTED = "predicted"
+IG_STEP_CHOICES = (8, 16, 32, 64, 128, 256)
 METHOD_KEY, CLASS_KEY, ALL_KEY = "saliency_method", "saliency_class", "saliency_all_classes"
-LOAD_KEY = "saliency_load_example"
+STEPS_KEY, LOAD_KEY = "saliency_ig_steps", "saliency_load_example"
 _MEMO_KEY = "_saliency_memo"
 N_UNITS, N_WEIGHT_UNITS = 8, 6  # bars per layer, weight images
 
 
-def attribution(loaded: LoadedModel, image28: np.ndarray, method: str, target: int) -> np.ndarray:
-    """(28, 28) attribution, memoised per session: a widget rerun does not recompute it."""
-    return models.session_memo(_MEMO_KEY, loaded, image28, (method, int(target)),
-                               lambda: METHODS[method](loaded, image28, int(target)))
+def attribution(loaded: LoadedModel, image28: np.ndarray, method: str, target: int,
+                steps: int) -> saliency.Attribution:
+    """One method's attribution, memoised per session: a widget rerun does not recompute it."""
+    only_ig = int(steps) if method == saliency.IG else None  # other maps have no steps
+    return models.session_memo(
+        _MEMO_KEY, loaded, image28, (method, int(target), only_ig),
+        lambda: saliency.attribute(loaded, image28, method, int(target), int(steps)))
 
 
 def first_layer_weights(loaded: LoadedModel) -> np.ndarray:
@@ -42,52 +72,77 @@ def first_layer_weights(loaded: LoadedModel) -> np.ndarray:
     return linear.weight.detach().cpu().numpy().copy()  # (96, 784)
 
 
-def saliency_section(loaded: LoadedModel, image28: np.ndarray) -> None:
-    """Input beside the attribution map of the chosen class (default: the predicted one)."""
-    outputs = models.logits_for(loaded, image28)  # (10,)
-    predicted = int(np.argmax(outputs))
-    method_col, class_col = st.columns(2)
-    method = method_col.radio("Method", list(METHODS), key=METHOD_KEY, horizontal=True,
-                              help="Integrated gradients averages the gradient along the path "
-                                   "from a black image to yours; gradient × input uses one "
-                                   "gradient, at your image")
+def pick_method(loaded: LoadedModel, predicted: int) -> tuple[str, int, int]:
+    """The widgets: (method, target class, IG steps)."""
+    methods = saliency.methods_for(loaded)
+    method_col, class_col = st.columns([3, 1])
+    method = method_col.radio("Method", methods, key=METHOD_KEY, horizontal=True,
+                              help="Each method's line below says what it shows and when "
+                                   "it misleads")
     choice = class_col.selectbox(
         "Explain class", [PREDICTED, *range(10)], key=CLASS_KEY,
         format_func=lambda c: f"predicted ({predicted})" if c == PREDICTED else str(c))
-    target = predicted if choice == PREDICTED else int(choice)
-    attr = attribution(loaded, image28, method, target)
+    steps = saliency.IG_STEPS
+    if method == saliency.IG:
+        steps = st.select_slider("Integration steps", IG_STEP_CHOICES, value=saliency.IG_STEPS,
+                                 key=STEPS_KEY, help="More steps shrink the convergence delta")
+    if saliency.GRAD_CAM not in methods:
+        st.caption("Grad-CAM is not offered: it reads a convolutional layer, and this model "
+                   "has none.")
+    return method, predicted if choice == PREDICTED else int(choice), int(steps)
+
+
+def saliency_section(loaded: LoadedModel, image28: np.ndarray) -> None:
+    """Input beside the attribution map of the chosen class (default: the predicted one)."""
+    outputs = models.logits_for(loaded, image28)  # (10,) raw outputs
+    predicted = int(np.argmax(loaded.ranking_logits(outputs)))
+    method, target, steps = pick_method(loaded, predicted)
+    attr = attribution(loaded, image28, method, target, steps)
     input_col, map_col, text_col = st.columns([1, 1.25, 1.1], gap="medium")
     widgets.chart(image_figure(image28, "The input (28×28)", 280), "saliency_input",
                   width="content", where=input_col)
-    widgets.chart(saliency_figure(attr, f"{method} for class {target}", 280), "saliency_map",
-                  width="content", where=map_col)
+    widgets.chart(saliency_figure(attr.map28, f"{method} for class {target}", 280),
+                  "saliency_map", width="content", where=map_col)
     with text_col:
         explain_map(loaded, image28, attr, method, target, predicted)
     if st.toggle("Show the map for all ten classes", key=ALL_KEY):
-        maps = np.stack([attribution(loaded, image28, method, k) for k in range(10)])
+        maps = np.stack([attribution(loaded, image28, method, k, steps).map28
+                         for k in range(10)])  # (10, 28, 28)
         widgets.chart(diverging_grid_figure(maps, [f"class {k}" for k in range(10)],
-                                              cols=5, panel_px=230), "saliency_all")
+                                            cols=5, panel_px=230), "saliency_all")
         st.caption("One colour scale for all ten: compare how much evidence each class finds.")
 
 
-def explain_map(loaded: LoadedModel, image28: np.ndarray, attr: np.ndarray, method: str,
-                target: int, predicted: int) -> None:
-    """The caption, and for IG the completeness check: the map sums to the output's change."""
+def explain_map(loaded: LoadedModel, image28: np.ndarray, attr: saliency.Attribution,
+                method: str, target: int, predicted: int) -> None:
+    """What is attributed, the colours, the method's two lines, and IG's completeness check."""
     what = "logit" if loaded.outputs_logits else "probability"
-    st.markdown(f"**Red** pixels push the model towards class **{target}** (they raise its "
-                f"{what}); **blue** pixels push against it; white ones don't matter. "
-                f"The model predicts **{predicted}**.")
-    if method == "Integrated gradients":
-        at_black, at_image = saliency.output_change(loaded, image28, target)
-        st.metric("Sum of the map", f"{attr.sum():+.3f}")
-        st.caption(f"Close to the {what}'s change from a black image to yours, "
-                   f"{at_image - at_black:+.3f} ({at_black:+.3f} → {at_image:+.3f}): integrated "
-                   "gradients splits that change among the pixels (up to its 32-step sum).")
-    else:
-        st.caption("Gradient × input: how much the class's output would change per unit of "
-                   "each pixel, times the pixel. Quick but noisy; it can miss saturated pixels.")
-    if what == "probability":
-        st.caption("mlp_softmax outputs probabilities, so this explains its probability.")
+    st.markdown(f"Attributed: the model's **{what}** for class **{target}** (it predicts "
+                f"**{predicted}**). **Red** pixels raise it, **blue** ones lower it, white "
+                "ones don't matter.")
+    if not loaded.outputs_logits:
+        st.caption(f"{loaded.name}'s raw outputs are probabilities (it ends in a softmax), "
+                   "so every method here explains a probability, and a sure one is "
+                   "saturated: its gradients are near 0.")
+    shows, misleads = ABOUT[method]
+    st.markdown(f"**Shows:** {shows}\n\n**Misleads:** {misleads}")
+    if attr.delta is not None:
+        completeness(loaded, image28, attr, target, what)
+
+
+def completeness(loaded: LoadedModel, image28: np.ndarray, attr: saliency.Attribution,
+                 target: int, what: str) -> None:
+    """IG's lesson: the map's sum is the output's change, and captum's delta is the gap."""
+    at_black, at_image = saliency.output_change(loaded, image28, target)
+    change = at_image - at_black
+    sum_col, delta_col = st.columns(2)
+    sum_col.metric("Sum of the map", f"{attr.map28.sum():+.3f}")
+    delta_col.metric("Convergence delta", f"{attr.delta:+.2g}")
+    share = abs(attr.delta) / max(abs(change), 1e-12)
+    st.caption(f"The {what}'s change from a black image to yours is {change:+.3f} "
+               f"({at_black:+.3f} → {at_image:+.3f}). captum's delta is the sum minus that "
+               f"change: {share:.1%} of it" + (", so raise the steps." if share > 0.05
+                                                else ", so the map accounts for it."))
 
 
 def cnn_section(loaded: LoadedModel, image28: np.ndarray) -> None:
@@ -121,9 +176,6 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
                    "opposite pattern.")
 
 
-SECTIONS = {"cnn": cnn_section, "mlp": mlp_section}
-
-
 @widgets.guarded
 def main() -> None:
     st.header("Where the model looks")
@@ -136,10 +188,13 @@ def main() -> None:
     if image28 is None:
         return
     saliency_section(loaded, image28)
-    st.divider()
-    internals = SECTIONS.get(loaded.arch.family)  # what the registry says its internals are
-    if internals is not None:
-        internals(loaded, image28)
+    inside = saliency.internals(loaded)  # which internals this model has
+    if inside.feature_maps or inside.hidden_units:
+        st.divider()
+    if inside.feature_maps:
+        cnn_section(loaded, image28)
+    if inside.hidden_units:
+        mlp_section(loaded, image28)
 
 
 main()
