@@ -48,7 +48,7 @@ def test_blank_canvas_invites_drawing_and_shows_no_charts_of_noise(canvas):
     # The charts stay mounted (a stroke then updates them in place), idle: dimmed under a
     # note, drawn from uniform logits only if the browser has drawn nothing yet.
     charts = live_data(at, "charts")
-    assert charts["idle"] and charts["logits"] == [0.0] * 10 and charts["fact"] == ""
+    assert charts["idle"] and charts["sources"]["logits"] == [0.0] * 10 and charts["fact"] == ""
     assert live_data(at, "readouts") is None
     call = canvas.calls[-1]
     assert call["return_image_data"] and call["update_streamlit"]
@@ -94,7 +94,8 @@ def test_drawn_digit_is_predicted_with_all_charts(canvas, label):
     assert f"argmax is {label} at every T" in live_data(at, "charts")["fact"]
     assert at.session_state[state.CURRENT_IMAGE_KEY].shape == (28, 28)
     charts = live_data(at, "charts")  # the exact-values table is drawn from these logits
-    assert len(charts["logits"]) == 10 and int(np.argmax(charts["logits"])) == label
+    logits = charts["sources"]["logits"]
+    assert len(logits) == 10 and int(np.argmax(logits)) == label
 
 
 def test_dot_is_not_called_a_confident_digit(canvas):
@@ -219,11 +220,11 @@ def test_sigmoid_chart_reads_the_one_vs_rest_model_not_softmax_logits(canvas):
     at = app().run()
     charts = live_data(at, "charts")
     spec = chart_spec(at, "explorer_sigmoid_chart")
-    expected = 1 / (1 + np.exp(-np.asarray(charts["sigmoid_logits"], np.float64)))
+    expected = 1 / (1 + np.exp(-np.asarray(charts["sources"]["ovr_logits"], np.float64)))
     np.testing.assert_allclose(values(spec["data"][0]["y"]), expected, rtol=1e-6)
     ovr = models.logits_for(models.get_model("cnn_ovr"), at.session_state[state.CURRENT_IMAGE_KEY])
-    np.testing.assert_allclose(charts["sigmoid_logits"], ovr, rtol=1e-6)
-    own = 1 / (1 + np.exp(-np.asarray(charts["logits"], np.float64)))
+    np.testing.assert_allclose(charts["sources"]["ovr_logits"], ovr, rtol=1e-6)
+    own = 1 / (1 + np.exp(-np.asarray(charts["sources"]["logits"], np.float64)))
     assert not np.allclose(values(spec["data"][0]["y"]), own, atol=0.05)  # not the cnn's
     assert "One-vs-rest" in spec["layout"]["title"]["text"]
     assert any(link.label.startswith("Softmax, sigmoid or regression?")
@@ -237,7 +238,7 @@ def test_without_the_one_vs_rest_model_no_sigmoid_bars_are_shown(canvas, monkeyp
     at = app().run()
     assert_clean(at)
     spec = chart_spec(at, "explorer_sigmoid_chart")
-    assert spec["data"] == [] and live_data(at, "charts")["sigmoid_logits"] is None
+    assert spec["data"] == [] and live_data(at, "charts")["sources"]["ovr_logits"] is None
     assert "mean nothing" in spec["layout"]["annotations"][0]["text"]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explorer.maths.confidence import entropy_bits
+from explorer.maths.confidence import entropy_bits, sigmoid, softmax
 from explorer.maths.summary import format_entropy_bits, format_margin, format_top1, values_table
 from explorer.model.checkpoints import CHECKPOINT_DIR, read_meta
 from scripts.bench import browser
@@ -58,12 +58,12 @@ def test_first_stroke_finds_plotly_loaded(page):
     assert browser.live_probe(page)["plotlyAtDown"][0] is True
 
 
-def python_view(logits, t: float) -> tuple[dict, list[list[str]]]:
+def python_view(logits, t: float, ovr_logits=None) -> tuple[dict, list[list[str]]]:
     """The readouts and the exact-values table as the server writes them at T = t."""
     z = np.asarray(logits, dtype=np.float64)
     readouts = {"top1": format_top1(z, t), "margin": format_margin(z, t),
                 "entropy": format_entropy_bits(entropy_bits(z, t))}
-    rows = [[str(value) for value in row.values()] for row in values_table(z, t)]
+    rows = [[str(value) for value in row.values()] for row in values_table(z, t, ovr_logits)]
     return readouts, rows
 
 
@@ -71,6 +71,9 @@ def test_dragged_numbers_equal_python(page):
     draw_seven(page)
     logits = browser.chart_logits(page)
     assert logits is not None and len(logits) == 10
+    sources = browser.live_sources(page)
+    assert sources["logits"] == pytest.approx(logits, rel=1e-6)
+    ovr = sources["ovr_logits"]  # the σ column is the one-vs-rest model's (None: no column)
     box = page.locator(browser.LIVE_SLIDER).bounding_box()
     seen = []
     try:
@@ -80,7 +83,7 @@ def test_dragged_numbers_equal_python(page):
             page.mouse.move(box["x"] + target * box["width"], y, steps=8)
             browser.next_frames(page)
             t = browser.live_stats(page)["t"]
-            readouts, rows = python_view(logits, t)
+            readouts, rows = python_view(logits, t, ovr)
             assert browser.live_readouts(page) == readouts, f"T = {t!r}"
             assert page.evaluate(TABLE_ROWS_JS) == rows, f"T = {t!r}"
             assert page.locator(".dce-t-value").text_content().strip() == f"{t:.3g}"
@@ -88,6 +91,46 @@ def test_dragged_numbers_equal_python(page):
     finally:
         page.mouse.up()
     assert len({round(t, 6) for t in seen}) == 3 and 1.0 not in seen, seen
+
+
+# Mid-drag, what the SVG shows: each chart's title, the softmax and sigmoid bars' heights read
+# back through plotly's own y axis, and the current-T lines' x read back on the log T axis.
+DRAWN_JS = """() => Object.fromEntries([...document.querySelectorAll('[data-chart]')].map((gd) => {
+  const ya = gd._fullLayout.yaxis, xa = gd._fullLayout.xaxis;
+  const bars = [...gd.querySelectorAll('.barlayer .trace.bars')].map((trace) =>
+    [...trace.querySelectorAll('.point path')].map((path) => {
+      const m = path.getAttribute('d').match(/^M[^,]+,([^V]+)V([^H]+)H/);
+      return ya.p2c(Number(m[2])); }));
+  const vertical = [...gd.querySelectorAll('.scatterlayer path.js-line')]
+    .map((path) => path.getAttribute('d').slice(1).split('L').map((p) => Number(p.split(',')[0])))
+    .filter((xs) => xs.length === 2 && xs[0] === xs[1]);  // the current-T line
+  const marker = vertical.length === 1 ? Math.pow(10, xa.p2l(vertical[0][0])) : null;
+  const title = [...gd.querySelectorAll('.gtitle')].map((t) => t.textContent).join(' | ');
+  return [gd.dataset.chart, { bars, marker, title }]; }))"""
+
+
+def test_a_drag_moves_every_chart_to_what_python_draws_at_that_t(page):
+    draw_seven(page)
+    sources = browser.live_sources(page)
+    box = page.locator(browser.LIVE_SLIDER).bounding_box()
+    try:
+        browser.drag_slider(page, box, [0.5, 0.85], steps=8, release=False)
+        browser.next_frames(page)
+        t = browser.live_stats(page)["t"]
+        drawn = page.evaluate(DRAWN_JS)
+    finally:
+        page.mouse.up()
+    assert abs(t - 1.0) > 0.5, t
+    probs = softmax(np.asarray(sources["logits"]), t)
+    np.testing.assert_allclose(drawn["softmax"]["bars"][1], probs, atol=2e-3)  # px rounding
+    assert f"Softmax at T = {t:.3g}" in drawn["softmax"]["title"]
+    assert f"Σ = {probs.sum():.3f}" in drawn["softmax"]["title"]
+    if sources["ovr_logits"] is not None:
+        sig = sigmoid(np.asarray(sources["ovr_logits"]), t)
+        np.testing.assert_allclose(drawn["sigmoid"]["bars"][0], sig, atol=2e-3)
+        assert f"Σ = {sig.sum():.3f}" in drawn["sigmoid"]["title"]
+    for name in ("sweep", "uncertainty"):
+        assert drawn[name]["marker"] == pytest.approx(t, rel=2e-2), name
 
 
 def test_release_tells_the_calibration_page(page):

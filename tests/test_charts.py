@@ -19,7 +19,7 @@ import explorer.figures
 from explorer.figures import base
 from explorer.figures.calibration import agreement_figure, confusion_figure, reliability_figure
 from explorer.figures.conformal import coverage_figure, risk_coverage_figure, set_size_figure
-from explorer.figures.explorer import explorer_figures
+from explorer.figures.explorer import Stroke, explorer_figures, panel_figures
 from explorer.figures.heads import binary_figure, number_line_figure, wide_image_figure
 from explorer.figures.images import (
     diverging_grid_figure,
@@ -46,6 +46,7 @@ from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND, double_softmax
 from explorer.maths.calibration import reliability
 from explorer.maths.confidence import entropy_bits, softmax, temperature_sweep
 from explorer.maths.summary import (
+    OVR_COLUMN,
     argmax_fact,
     format_entropy_bits,
     format_margin,
@@ -112,7 +113,7 @@ def lab_figures(logits, temperature) -> list[tuple[str, go.Figure]]:
         ("agreement_figure", agreement_figure(["a", "b"], [[1.0, 0.98], [0.98, 1.0]])),
         ("history_figure", history_figure({"mlp": history, "unknown": history}, 0.5)),
         ("history_figure", history_figure({"mlp": history[:2]})),
-        ("sigmoid_unavailable_figure", sigmoid_unavailable_figure()),
+        ("sigmoid_unavailable_figure", sigmoid_unavailable_figure("toy_ovr")),
         ("coverage_figure", coverage_figure([0.05, 0.1], {"LAC": [0.95, 0.9],
                                                           "APS": [0.96, 0.91]}, 0.1)),
         ("set_size_figure", set_size_figure({"LAC": rng.integers(0, 4, 50),
@@ -136,6 +137,8 @@ def every_figure(logits, temperature) -> list[tuple[str, go.Figure]]:
     """(function name, figure) for every figure function of explorer.figures."""
     sweep = temperature_sweep(logits)
     explorer = [("explorer_figures", fig) for fig in all_figures(logits, temperature)]
+    idle = Stroke.uniform(temperature, ovr=True)  # the blank canvas's placeholders
+    explorer += [("panel_figures", fig) for fig in panel_figures(idle).values()]
     return explorer + [
         ("logits_figure", logits_figure(logits)),
         ("softmax_figure", softmax_figure(logits, temperature)),
@@ -339,7 +342,16 @@ def test_values_table_is_scientific_and_never_rounds_to_one():
     assert float(top["1 − p"]) == pytest.approx(9 * np.exp(-30), rel=1e-6)
     assert float(top["1 − p"]) > 0
     assert "e" in top["softmax"] and float(top["log-softmax"]) < 0
-    assert float(rows[3]["sigmoid"]) == pytest.approx(0.5)
+
+
+def test_values_table_shows_sigmoids_only_of_a_one_vs_rest_model():
+    alone = values_table(LOGITS, 2.0)
+    assert not any("σ" in name or "sigmoid" in name for name in alone[0])  # they'd mean nothing
+    ovr = np.linspace(-6, 6, 10)
+    rows = values_table(LOGITS, 2.0, ovr_logits=ovr)
+    reference = torch.sigmoid(torch.tensor(ovr) / 2.0).numpy()
+    assert [float(row[OVR_COLUMN]) for row in rows] == pytest.approx(reference, rel=1e-6)
+    assert [row["softmax"] for row in rows] == [row["softmax"] for row in alone]
 
 
 def test_values_table_has_one_minus_p_for_every_class_and_fixed_logits():
@@ -349,7 +361,7 @@ def test_values_table_has_one_minus_p_for_every_class_and_fixed_logits():
         assert row["logit"] == f"{LOGITS[k]:.4f}"
         assert float(row["1 − p"]) == pytest.approx(1.0 - reference[k], rel=1e-6)
         assert float(row["softmax"]) + float(row["1 − p"]) == pytest.approx(1.0, abs=2e-6)
-    widths = {len(row[name]) for row in rows for name in ("softmax", "1 − p", "sigmoid")}
+    widths = {len(row[name]) for row in rows for name in ("softmax", "1 − p")}
     assert widths == {len("1.234567e-01")}  # one fixed width: digits line up right-aligned
 
 

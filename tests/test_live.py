@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pytest
@@ -68,3 +69,30 @@ def test_a_copy_that_fails_leaves_no_partial_file_behind(monkeypatch, tmp_path, 
         live._publish_plotly()  # the app still starts: its charts say what is missing
     assert list(tmp_path.iterdir()) == []  # no partial file under the served name, or any
     assert "could not publish" in caplog.text
+
+
+def test_the_browser_holds_no_chart_names_trace_indices_or_titles_of_its_own():
+    """Everything chart-specific comes from the panel's table (explorer.figures.explorer)."""
+    from explorer.figures.explorer import PANEL
+
+    names = {chart.name for chart in PANEL}
+    for file in ("component.mjs", "patch.mjs", "panel.mjs"):
+        source = (live.ASSETS / file).read_text()
+        code = re.sub(r"//[^\n]*", "", source)  # comments may name what they explain
+        literals = re.findall(r'"((?:[^"\\\n]|\\.)*)"|\'((?:[^\'\\\n]|\\.)*)\'', code)
+        strings = {a or b for a, b in literals}
+        assert not strings & names, (file, strings & names)
+        assert not [s for s in strings if "Σ" in s or "Softmax" in s or "σ" in s], file
+        assert not re.search(r"\.data\[\d\]|\]\[\d\]\s*[,;)]|traceIndex|\[\d\]\.y\b", code), file
+
+
+def test_the_panel_spec_declares_what_moves_with_t():
+    from explorer.figures.explorer import MATHS, PANEL, Stroke, panel_spec
+
+    spec = {row["name"]: row for row in panel_spec()}
+    assert list(spec) == [chart.name for chart in PANEL] and "build" not in spec["softmax"]
+    sources = Stroke.uniform(1.0, ovr=True).sources()
+    for row in spec.values():
+        assert row["caption"] and isinstance(row["row"], int)
+        assert all(f["maths"] in MATHS and f["source"] in sources for f in row["follows"])
+    assert spec["softmax"]["title"]["lines"][0] == "Softmax at T = {t:.3g}"

@@ -24,8 +24,8 @@ import plotly
 import streamlit as st
 from plotly.offline import get_plotlyjs_version
 
-from explorer.figures.base import BAR, SUBTITLE, TOP, to_json
-from explorer.figures.explorer import OVR_NAME
+from explorer.figures.base import to_json
+from explorer.figures.explorer import NOTES, Stroke, panel_spec
 from explorer.maths.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from ui import state
 
@@ -41,7 +41,10 @@ CARTESIAN_TRACES = frozenset({"bar", "box", "contour", "heatmap", "histogram", "
                               "histogram2dcontour", "scatter", "violin"})
 KEYS = {"sees": "explorer_live_sees", "readouts": "explorer_live_readouts",
         "charts": "explorer_live_charts"}
+# One module in this order: each uses the functions of those before it.
+JS_FILES = ("maths.mjs", "patch.mjs", "panel.mjs", "component.mjs")
 APPLIED_KEY = "_explorer_applied_t"  # the nonce of the last T taken from the browser
+PANEL_SPEC = panel_spec()  # the live panel's table, the same for every stroke
 
 
 def plotly_source() -> Path:
@@ -91,8 +94,7 @@ def _same_bytes(source: Path, target: Path) -> bool:
 
 _COMPONENT = st.components.v2.component(
     "digit_explorer.live",
-    js="\n".join((ASSETS / name).read_text() for name in ("maths.mjs", "patch.mjs",
-                                                            "component.mjs")),
+    js="\n".join((ASSETS / name).read_text() for name in JS_FILES),
     css=(ASSETS / "live.css").read_text(),
     html='<div class="dce-live"></div>',
     isolate_styles=False,  # plotly.js styles its charts from the document's head
@@ -124,26 +126,24 @@ def sees(figure, static: bool = False) -> None:
 
 def readouts(logits, temperature: float) -> None:
     """Top-1, margin and entropy at T; they follow the T control while it is dragged."""
-    render("readouts", logits=[float(z) for z in logits], temperature=float(temperature))
+    render("readouts", sources={"logits": [float(z) for z in logits]},
+           temperature=float(temperature))
 
 
-def charts(logits, temperature: float, figures: dict, fitted_t: float, fact: str,
-           argmax_constant: bool, captions: dict, idle: bool = False,
-           sigmoid_logits=None) -> None:
-    """The T control, the five charts and the exact values (`idle`: dimmed, nothing drawn).
+def charts(stroke: Stroke, figures: dict, fitted_t: float, fact: str,
+           argmax_constant: bool, idle: bool = False) -> None:
+    """The T control, the panel's charts and the exact values (`idle`: dimmed, not drawn).
 
-    `figures`: go.Figure objects, or their to_json strings already made (in this mode).
-    `sigmoid_logits`: the one-vs-rest model's (10,) logits the sigmoid chart shows, which
-    the browser rescales by T while T is dragged; None: that chart has no bars.
+    `figures`: each chart's go.Figure by name, or its to_json string already made. The
+    panel's table (explorer.figures.explorer.panel_spec) goes with them: the browser builds
+    the grid and moves every chart with T from it alone.
     """
-    render("charts", logits=[float(z) for z in logits], temperature=float(temperature),
+    render("charts", sources=stroke.sources(), temperature=float(stroke.temperature),
            figures={name: fig if isinstance(fig, str) else to_json(fig, presenting())
                     for name, fig in figures.items()},
-           fitted_t=float(fitted_t), fact=fact, argmax_constant=bool(argmax_constant),
-           captions=captions, t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX, subtitle=SUBTITLE,
-           colours={"top": TOP, "bar": BAR}, idle=bool(idle),
-           sigmoid_logits=None if sigmoid_logits is None else [float(z) for z in sigmoid_logits],
-           sigmoid_name=OVR_NAME)
+           panel=PANEL_SPEC, notes=NOTES, fitted_t=float(fitted_t), fact=fact,
+           argmax_constant=bool(argmax_constant), t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX,
+           idle=bool(idle))
 
 
 def draws(fig) -> bool:

@@ -21,6 +21,19 @@ from explorer.maths.confidence import sigmoid, softmax
 from explorer.model.networks import N_CLASSES
 
 ZERO_LINE = "#888"
+PROBS_TRACE = "probs"  # uid of the bars at T: the trace the live panel moves with T
+SOFTMAX_TITLE = ("Softmax at T = {t:.3g}", "Σ = {sum:.3f}")  # lines: name, then numbers
+
+
+def sigmoid_title(name: str) -> tuple[str, str]:
+    """The sigmoid chart's title lines as templates over {t} and {sum} (`name` literal)."""
+    literal = name.replace("{", "{{").replace("}", "}}")
+    return (f"{literal} at T = {{t:.3g}}", "Σ = {sum:.3f}")
+
+
+def title_text(lines: tuple[str, ...], **values) -> str:
+    """A two-line title from its templates (str.format; the browser's twin is fill())."""
+    return two_line_title(*(line.format(**values) for line in lines))
 
 
 def _bar_label(value: float) -> str:
@@ -76,10 +89,10 @@ def softmax_figure(logits, temperature: float) -> go.Figure:
         dict(type="bar", x=CLASSES, y=ghost, marker=dict(color=GHOST), name="T = 1",
              hovertemplate="class %{x}: p = %{y:.4f} at T = 1<extra></extra>"),
         dict(type="bar", x=CLASSES, y=probs, marker=dict(color=top_colours(probs)),
-             name=f"T = {temperature:.3g}",
+             name=f"T = {temperature:.3g}", uid=PROBS_TRACE,
              hovertemplate="class %{x}: p = %{y:.4f}<extra></extra>"),
     ]
-    title = two_line_title(f"Softmax at T = {temperature:.3g}", f"Σ = {probs.sum():.3f}")
+    title = title_text(SOFTMAX_TITLE, t=temperature, sum=probs.sum())
     return figure(traces, class_bar_layout(title, "probability", barmode="overlay",
                                            y_range=[0, 1.05]))
 
@@ -93,18 +106,20 @@ def sigmoid_figure(logits, temperature: float, name: str = "Sigmoid") -> go.Figu
     z = np.asarray(logits, dtype=np.float64).reshape(-1)
     probs = sigmoid(z, temperature)  # (10,)
     bars = dict(type="bar", x=CLASSES, y=probs, marker=dict(color=top_colours(probs)),
-                name="sigmoid", hovertemplate="class %{x}: σ = %{y:.4f}<extra></extra>")
-    title = two_line_title(f"{name} at T = {temperature:.3g}", f"Σ = {probs.sum():.3f}")
+                name="sigmoid", uid=PROBS_TRACE,
+                hovertemplate="class %{x}: σ = %{y:.4f}<extra></extra>")
+    title = title_text(sigmoid_title(name), t=temperature, sum=probs.sum())
     line = hline(0.5, color=ZERO_LINE, dash="dot", width=1)
     return figure([bars], class_bar_layout(title, "sigmoid(z / T)", shapes=[line],
                                            y_range=[0, 1.05]))
 
 
-def sigmoid_unavailable_figure() -> go.Figure:
-    """The sigmoid chart's frame with no bars: why, and how to get the one-vs-rest model."""
-    note = dict(text="No one-vs-rest model (cnn_ovr) to ask.<br>Sigmoids of a softmax "
+def sigmoid_unavailable_figure(ovr_name: str) -> go.Figure:
+    """The sigmoid chart's frame with no bars: why, and how to train the one-vs-rest model
+    (registered as `ovr_name`)."""
+    note = dict(text=f"No one-vs-rest model ({ovr_name}) to ask.<br>Sigmoids of a softmax "
                 "model's logits<br>mean nothing: softmax ignores any shift<br>of all ten "
-                "logits. Train it:<br>scripts/train.py --arch cnn_ovr", showarrow=False,
+                f"logits. Train it:<br>scripts/train.py --arch {ovr_name}", showarrow=False,
                 x=4.5, y=0.55, font=dict(size=13, color=INK))
     return figure([], class_bar_layout("Sigmoid: not shown", "sigmoid(z / T)",
                                        y_range=[0, 1.05], annotations=[note]))

@@ -9,13 +9,16 @@ from explorer.maths.confidence import Sweep
 from explorer.model.networks import N_CLASSES
 
 T_TICKS = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20]
+MARKER_TRACE = "t-marker"  # uid of the current-T line: the live panel moves it with T
+MARKER_LABEL = "T = {t:.3g}"  # its label, a template over {t}
 
 
 def _temperature_marker(temperature: float, y_top: float) -> dict:
     # A trace, not a vline shape: shapes and annotations on log axes disagree on coordinates.
     return dict(
         type="scatter", x=[temperature, temperature], y=[0.0, y_top], mode="lines+text",
-        name="current T", text=["", f"T = {temperature:.3g}"], textposition="top right",
+        name="current T", uid=MARKER_TRACE, text=["", MARKER_LABEL.format(t=temperature)],
+        textposition="top right",
         showlegend=False, line=dict(width=1.5, dash="dash", color=INK), hoverinfo="skip",
         cliponaxis=False, textfont=dict(color=INK, size=12))
 

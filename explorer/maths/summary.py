@@ -114,16 +114,21 @@ def _table_number(value: float, log: bool = False) -> str:
     return f"{value:.6e}"
 
 
-def values_table(logits, temperature: float = 1.0) -> list[dict]:
-    """Per class: logit ('%.4f'), softmax, log-softmax, sigmoid and 1 − p at T (as '%.6e').
+OVR_COLUMN = "one-vs-rest σ"  # the exact values' σ column: the one-vs-rest model's
+
+
+def values_table(logits, temperature: float = 1.0, ovr_logits=None) -> list[dict]:
+    """Per class: logit ('%.4f'), softmax, 1 − p and log-softmax at T (as '%.6e'), and the
+    one-vs-rest model's σ(z / T) when `ovr_logits` are given.
 
     NB: strings on purpose, so a table widget never rounds 0.9999999 to 1. The top
     class's 1 − p is the other classes' sum (one_minus_top), never 1 − p in floats; for
-    the others p ≤ 1/2, so 1 − p in floats is exact to the digits shown.
+    the others p ≤ 1/2, so 1 − p in floats is exact to the digits shown. No σ of a softmax
+    model's own logits: they have no fixed zero point, so it would mean nothing.
     """
     z = np.asarray(logits, dtype=np.float64).reshape(-1)  # (10,)
     probs, log_probs = softmax(z, temperature), log_softmax(z, temperature)
-    sig = sigmoid(z, temperature)
+    sig = None if ovr_logits is None else sigmoid(ovr_logits, temperature)  # (10,)
     complement = 1.0 - probs  # (10,)
     top = int(np.argmax(log_probs))
     complement[top] = float(one_minus_top(z, temperature))
@@ -131,7 +136,7 @@ def values_table(logits, temperature: float = 1.0) -> list[dict]:
         {"class": k, "logit": f"{z[k]:.4f}", "softmax": _table_number(probs[k]),
          "1 − p": _table_number(complement[k]),
          "log-softmax": _table_number(log_probs[k], log=True),
-         "sigmoid": _table_number(sig[k])}
+         **({} if sig is None else {OVR_COLUMN: _table_number(sig[k])})}
         for k in range(len(z))
     ]
 

@@ -562,6 +562,11 @@ def chart_logits(page) -> list[float] | None:
     return page.evaluate(CHART_LOGITS_JS)
 
 
+def live_sources(page) -> dict | None:
+    """The logits the live panel follows by name (`logits`, `ovr_logits`), as last sent."""
+    return page.evaluate("() => (window.__dceLive || {}).sources || null")
+
+
 def live_readouts(page) -> dict[str, str]:
     """The live readouts' texts by name (READOUTS); '' for one not shown."""
     return page.evaluate("(names) => Object.fromEntries(names.map((n) => { const e = "

@@ -149,8 +149,8 @@ function buildReadouts(inst) {
 }
 
 function showReadouts(inst, t) {
-  if (!inst.data || !inst.data.logits) return;
-  const numbers = readouts(inst.data.logits, t);
+  if (!inst.data || !inst.data.sources) return;
+  const numbers = readouts(inst.data.sources.logits, t);
   for (const key of Object.keys(inst.cells)) inst.cells[key].textContent = numbers[key];
   inst.caption.textContent = `Numbers at T = ${pyG(t)}.`;
 }
@@ -173,36 +173,46 @@ function buildControl(inst) {
 }
 
 function buildCharts(inst) {
+  // The T control now; the charts' grid when the first panel table arrives (buildGrid).
   buildControl(inst);
   inst.plots = {};
-  const row = (names) => {
-    const grid = inst.root.appendChild(el("div", `dce-row dce-row-${names.length}`));
-    for (const name of names) {
-      const cell = grid.appendChild(el("div", "dce-cell"));
-      inst.plots[name] = cell.appendChild(el("div", "dce-plot"));
-      inst.plots[name].dataset.chart = name;
-      inst.plots[name].addEventListener("pointerenter", () => exact(inst, inst.plots[name], name));
-      inst.plots[name].captionNode = cell.appendChild(el("div", "dce-caption"));
-    }
-  };
-  row(["logits", "softmax", "sigmoid"]);
-  inst.fact = inst.root.appendChild(el("div", "dce-fact"));
-  row(["sweep", "uncertainty"]);
+  inst.grid = inst.root.appendChild(el("div", "dce-grid"));
   inst.tableTitle = inst.root.appendChild(el("div", "dce-table-title"));
   inst.table = inst.root.appendChild(el("table", "dce-table"));
-  inst.root.appendChild(el("div", "dce-idle-note",
-    "Nothing drawn yet. Draw a digit: these charts follow it as soon as you lift the pen."));
-  inst.root.appendChild(el("div", "dce-caption",
-    "Softmax never reaches exactly 0 or 1. The predicted class's 1 − p is the sum of the " +
-    "other nine probabilities, so it is never rounded to 0."));
+  inst.idleNote = inst.root.appendChild(el("div", "dce-idle-note"));
+  inst.tableNote = inst.root.appendChild(el("div", "dce-caption"));
+}
+
+function buildGrid(inst, panel, notes) {
+  // One cell per chart of the panel's table, its rows in order; the argmax fact under the
+  // first row. NB: built once: a stroke updates these plots in place.
+  inst.idleNote.textContent = notes.idle;
+  inst.tableNote.textContent = notes.table;
+  inst.rows = Object.fromEntries(panel.map((chart) => [chart.name, chart]));
+  const rows = [...new Set(panel.map((chart) => chart.row))].sort((a, b) => a - b);
+  rows.forEach((r, i) => {
+    const charts = panel.filter((chart) => chart.row === r);
+    const grid = inst.grid.appendChild(el("div", `dce-row dce-row-${charts.length}`));
+    for (const { name } of charts) {
+      const cell = grid.appendChild(el("div", "dce-cell"));
+      const plot = (inst.plots[name] = cell.appendChild(el("div", "dce-plot")));
+      plot.dataset.chart = name;
+      plot.addEventListener("pointerenter", () => exact(inst, plot, name));
+      plot.captionNode = cell.appendChild(el("div", "dce-caption"));
+    }
+    if (i === 0) inst.fact = inst.grid.appendChild(el("div", "dce-fact"));
+  });
 }
 
 function renderTable(inst, t) {
-  const rows = valuesTable(inst.data.logits, t);
+  const { logits, ovr_logits: ovr } = inst.data.sources;
+  const rows = valuesTable(logits, t, ovr);
   const columns = Object.keys(rows[0]);
-  if (!inst.table.tHead) {
-    const head = inst.table.createTHead().insertRow();
-    for (const name of columns) head.appendChild(el("th", "", name));
+  const head = inst.table.tHead && [...inst.table.tHead.rows[0].cells].map((c) => c.textContent);
+  if (!head || head.join() !== columns.join()) {  // first time, or the σ column came or went
+    inst.table.replaceChildren();
+    const headRow = inst.table.createTHead().insertRow();
+    for (const name of columns) headRow.appendChild(el("th", "", name));
     const body = inst.table.createTBody();
     for (let k = 0; k < rows.length; k++) {
       const tr = body.insertRow();
@@ -215,65 +225,22 @@ function renderTable(inst, t) {
   inst.tableTitle.textContent = `Exact values at T = ${pyG(t)}`;
 }
 
-// --- scrubbing: move what T changes straight in the drawn SVG ------------------------------
+// --- scrubbing: every chart moved with T from the panel's table -----------------------------
 // NB: Plotly.update/restyle/animate redraw whole subplots: 25-110 ms a chart in a GPU-less
-// chromium, too slow to follow a drag. So while T is dragged the bars' heights, the T
-// markers and the titles are set in the SVG Plotly drew, from its own axis scales; on
-// release the server sends the figures at the new T and Plotly.react redraws them exactly.
-function setBars(gd, traceIndex, values) {
-  const ya = gd._fullLayout && gd._fullLayout.yaxis;
-  const trace = gd.querySelectorAll(".barlayer .trace.bars")[traceIndex];
-  if (!ya || !trace) return false;
-  const base = ya.c2p(0);
-  trace.querySelectorAll(".point path").forEach((path, k) => {
-    const d = path.getAttribute("d") || "";
-    const m = d.match(/^M([^,]+),[^V]+V[^H]+H([^V]+)V/);
-    if (m) path.setAttribute("d", `M${m[1]},${base}V${ya.c2p(values[k])}H${m[2]}V${base}Z`);
-  });
-  return true;
+// chromium, too slow to follow a drag. So while T is dragged each chart's figure at T is
+// derived from the one drawn, by its row's rules (follows, markers, title), and set into
+// the SVG by the same patcher a stroke uses (patch.mjs), only its changed traces. On release
+// the server sends the figures at the new T, patched in the same way.
+function atT(inst, name, t) {
+  const shown = inst.drawn[name];
+  return shown ? figureAtT(inst.rows[name], shown.fig, inst.data.sources, t) : null;
 }
 
-function setMarker(gd, t) {
-  const xa = gd._fullLayout && gd._fullLayout.xaxis;
-  const traces = gd.querySelectorAll(".scatterlayer .trace");
-  const trace = traces[traces.length - 1];
-  const line = trace && trace.querySelector("path.js-line");
-  if (!xa || !line) return false;
-  const x = xa.l2p(Math.log10(t));
-  const m = (line.getAttribute("d") || "").match(/^M([^,]+),([^L]+)L[^,]+,(.+)$/);
-  if (!m) return false;
-  line.setAttribute("d", `M${x},${m[2]}L${x},${m[3]}`);
-  const label = trace.querySelector(".textpoint text");
-  if (label) {
-    label.setAttribute("x", Number(label.getAttribute("x")) + x - Number(m[1]));
-    label.textContent = `T = ${pyG(t)}`;
-  }
-  return true;
-}
-
-function setTitle(gd, text) {
-  // The title's two lines: the name, then the sum in a smaller grey line.
-  const lines = gd.querySelectorAll(".gtitle .line");
-  const [name, detail] = text.split(/<br>/);
-  if (lines.length >= 2) {
-    lines[0].textContent = name;
-    const styled = lines[1].querySelectorAll("tspan");  // the grey span inside the line
-    (styled[styled.length - 1] || lines[1]).textContent = detail.replace(/<[^>]+>/g, "");
-  }
-}
-
-function patchPlots(inst, t) {
-  const { logits, subtitle } = inst.data;
-  const title = (name, values) => `${name} at T = ${pyG(t)}<br><span style='${subtitle}'>` +
-    `Σ = ${sum(values).toFixed(3)}</span>`;
-  const probs = softmax(logits, t);
-  const { softmax: sm, sigmoid: sg, sweep, uncertainty } = inst.plots;
-  let ok = setBars(sm, 1, probs) && setMarker(sweep, t) && setMarker(uncertainty, t);
-  setTitle(sm, title("Softmax", probs));
-  if (inst.data.sigmoid_logits) {  // the one-vs-rest model's logits: none, no bars
-    const sig = sigmoid(inst.data.sigmoid_logits, t);
-    ok = setBars(sg, 0, sig) && ok;
-    setTitle(sg, title(inst.data.sigmoid_name, sig));
+function moveCharts(inst, t) {
+  let ok = true;
+  for (const [name, div] of Object.entries(inst.plots)) {
+    const moved = atT(inst, name, t);
+    if (moved) ok = patchFigure(div, () => inst.drawn[name].fig, moved[0], moved[1]) && ok;
   }
   if (!ok) console.warn("digit explorer: chart structure not found; T shows on release");
 }
@@ -296,10 +263,10 @@ function scrub(inst, t) {
 }
 
 function applyT(inst, t) {
-  if (!inst.data || !inst.data.logits || !window.Plotly || !inst.ready) return;
+  if (!inst.data || !inst.data.sources || !window.Plotly || !inst.ready) return;
   const start = performance.now();
   inst.tText.textContent = ` ${pyG(t)}`;
-  patchPlots(inst, t);
+  moveCharts(inst, t);
   renderTable(inst, t);
   stats.updates += 1;
   stats.last = performance.now();
@@ -316,17 +283,20 @@ function release(inst, t, move) {
 }
 
 async function updateCharts(inst, data) {
-  if (!data.logits) return;
+  if (!data.sources) return;
+  if (!inst.rows) buildGrid(inst, data.panel, data.notes);
+  stats.sources = data.sources;  // for tests and benchmarks: the logits the panel follows
   inst.fitted.textContent = `Use fitted T (${pyG(data.fitted_t)})`;
   if (!inst.dragging) showT(inst, data.temperature);
-  for (const name of Object.keys(inst.plots)) {
-    inst.plots[name].captionNode.textContent = data.captions[name] || "";
+  for (const [name, div] of Object.entries(inst.plots)) {
+    div.captionNode.textContent = inst.rows[name].caption;
   }
   inst.fact.textContent = data.fact;
   inst.fact.classList.toggle("dce-warning", !data.argmax_constant);
   await Promise.all(Object.keys(inst.plots).map(
     (name) => react(inst, inst.plots[name], name, data.figures[name], plotConfig(name, data))));
   inst.ready = true;
+  if (inst.dragging) moveCharts(inst, inst.pendingT);  // a stroke landed mid-drag
   renderTable(inst, inst.dragging ? inst.pendingT : data.temperature);
 }
 

@@ -9,6 +9,7 @@ const LN2 = Math.log(2);
 const NEAR_ONE = 5e-4;
 const SMALL = 1e-3;
 const TINY = 1e-300;
+const OVR_COLUMN = "one-vs-rest σ";
 
 function scaled(logits, temperature) {
   const t = Math.min(Math.max(Number(temperature), T_CLIP_MIN), T_CLIP_MAX);
@@ -118,18 +119,19 @@ function tableNumber(value, log = false) {
   return pyExp(value, 6);
 }
 
-export function valuesTable(logits, temperature = 1) {
-  // Mirror of summary.values_table: strings, so nothing rounds 0.9999999 to 1.
+export function valuesTable(logits, temperature = 1, ovrLogits = null) {
+  // Mirror of summary.values_table: strings, so nothing rounds 0.9999999 to 1. The σ column
+  // is the one-vs-rest model's, and only when there is one.
   const probs = softmax(logits, temperature);
   const logProbs = logSoftmax(logits, temperature);
-  const sig = sigmoid(logits, temperature);
+  const sig = ovrLogits ? sigmoid(ovrLogits, temperature) : null;
   const top = argmax(logProbs);
   const complement = probs.map((p) => 1 - p);
   complement[top] = oneMinusTop(logits, temperature);
   return logits.map((z, k) => ({
     class: k, logit: Number(z).toFixed(4), softmax: tableNumber(probs[k]),
     "1 − p": tableNumber(complement[k]), "log-softmax": tableNumber(logProbs[k], true),
-    sigmoid: tableNumber(sig[k]),
+    ...(sig ? { [OVR_COLUMN]: tableNumber(sig[k]) } : {}),
   }));
 }
 
@@ -141,11 +143,20 @@ export function readouts(logits, temperature = 1) {
   };
 }
 
-export function barColours(values, top, bar) {
-  const best = argmax(values);
-  return values.map((_, k) => (k === best ? top : bar));
-}
-
 export function sum(values) {
   return values.reduce((a, b) => a + b, 0);
+}
+
+export function fill(template, values) {
+  // Python's template.format(**values) for the panel's templates: {name:.Ng}, {name:.Nf},
+  // {name} (strings only: a bare number prints unlike Python's); {{ and }} are braces.
+  // Mirror of str.format, tested against it.
+  return template.replace(/\{\{|\}\}|\{(\w+)(?::\.(\d+)([fg]))?\}/g, (match, name, digits, kind) => {
+    if (match === "{{") return "{";
+    if (match === "}}") return "}";
+    const value = values[name];
+    if (kind === "f") return Number(value).toFixed(Number(digits));
+    if (kind === "g") return pyG(value, Number(digits));
+    return String(value);
+  });
 }

@@ -189,9 +189,11 @@ function patchTitle(gd, title) {
   return true;
 }
 
-function patchFigure(gd, oldFig, fig) {
-  // True when `fig` is drawn into gd's SVG; false when a full Plotly.react is needed.
+function patchFigure(gd, oldFig, fig, only) {
+  // True when `fig` is drawn into gd's SVG; false when a full Plotly.react is needed. The
+  // one patcher: a stroke's new figure, and a figure moved with T (component.mjs's atT).
   // `oldFig`: a function that gives the figure drawn, parsed only if a patch needs it.
+  // `only`: the indices of the traces that changed (all when not given).
   const seen = {};  // traces met so far per subplot and layer: the DOM keeps trace order
   for (let k = 0; k < fig.data.length; k++) {
     const trace = fig.data[k], old = () => oldFig().data[k];
@@ -200,10 +202,11 @@ function patchFigure(gd, oldFig, fig) {
                     heatmap: ".heatmaplayer .hm" }[trace.type];
     if (!xa || !ya || !layer || (trace.mode || "").includes("markers")) return false;
     const where = `${xa._id}${ya._id} ${layer}`;
-    const groups = gd.querySelectorAll(`.overplot > g.${xa._id}${ya._id} ${layer}`);
-    const group = groups[seen[where] = (seen[where] ?? -1) + 1];
+    const index = (seen[where] = (seen[where] ?? -1) + 1);
+    if (only && !only.has(k)) continue;
+    const group = gd.querySelectorAll(`.overplot > g.${xa._id}${ya._id} ${layer}`)[index];
     const patch = { bar: patchBars, scatter: patchLine, heatmap: patchHeatmap }[trace.type];
     if (!group || !patch(group, trace, old, xa, ya)) return false;
   }
-  return patchLegend(gd, fig) && patchTitle(gd, fig.layout.title);
+  return (only || patchLegend(gd, fig)) && patchTitle(gd, fig.layout.title);
 }

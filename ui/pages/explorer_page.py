@@ -10,7 +10,7 @@ import hashlib
 import numpy as np
 import streamlit as st
 
-from explorer.figures.explorer import explorer_figures
+from explorer.figures.explorer import Stroke, explorer_figures
 from explorer.inputs.preprocess import canvas_to_mnist, check_image28, is_blob, naive_resize
 from explorer.inputs.upload import UploadError, upload_to_mnist
 from explorer.maths.confidence import temperature_sweep
@@ -163,10 +163,10 @@ def live_panel(loaded: LoadedModel) -> None:
     logits = models.logits_for(loaded, image28)  # (10,), cached per image and model
     with pred_col:  # first: the answer shows while the figures are still being built
         view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
-    sweep = temperature_sweep(logits)
-    ovr_logits = models.ovr_logits_for(image28)  # (10,) or None: the sigmoid chart's
-    figures = explorer_figures(logits, image28, temperature, sweep, lab.usual_logit_range(loaded),
-                               ovr_logits)
+    stroke = Stroke(logits, temperature, temperature_sweep(logits),
+                    lab.usual_logit_range(loaded), models.ovr_logits_for(image28))
+    figures = explorer_figures(logits, image28, temperature, stroke.sweep, stroke.usual,
+                               stroke.ovr_logits)
     with sees_col:
         view.model_sees(figures, source)
         if st.toggle("Compare with a naive resize", key=NAIVE_KEY, on_change=_mirror_naive,
@@ -174,7 +174,7 @@ def live_panel(loaded: LoadedModel) -> None:
             naive = naive_resize(canvas_rgba) if source == "drawing" else None
             view.naive_comparison(loaded, naive, int(np.argmax(logits)))
     st.divider()
-    view.live_charts(loaded, logits, temperature, figures, sweep, ovr_logits)
+    view.live_charts(loaded, stroke, figures)
     url.write()  # a stroke or a T reruns only this fragment: the link follows here
 
 

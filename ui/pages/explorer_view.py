@@ -7,17 +7,24 @@ import numpy as np
 import streamlit as st
 
 from explorer.figures.base import to_json
-from explorer.figures.explorer import MODEL_SEES_SIDE, explorer_figures
+from explorer.figures.explorer import (
+    MODEL_SEES_SIDE,
+    PANEL,
+    Stroke,
+    chart_key,
+    panel_figures,
+)
 from explorer.figures.images import image_figure
 from explorer.inputs.preprocess import ink_mask
 from explorer.lab.ood import describe_verdict, verdict_thresholds
-from explorer.maths.confidence import Sweep, softmax, summarize, temperature_sweep
+from explorer.maths.confidence import softmax, summarize
 from explorer.maths.summary import (
     argmax_fact,
 )
 from explorer.model.checkpoints import LoadedModel
 from ui import lab, live, models, state, widgets
 
+PANEL_NAMES = tuple(chart.name for chart in PANEL)
 IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
 PAGE_CSS = """<style>
@@ -147,33 +154,16 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
                    f"softmax again: the double softmax squashes every answer towards 1/10.")
 
 
-CAPTIONS = {
-    "logits": "Raw scores: signed, unbounded, not probabilities yet. Temperature divides them "
-              "all by T.",
-    "softmax": "Softmax of logits / T: the bars always sum to 1. Grey bars: T = 1.",
-    "sigmoid": "Your drawing through cnn_ovr, a model trained with a sigmoid per class "
-               "(BCE): each bar asks \"is it this digit?\" on its own, so they need not sum "
-               "to 1, and all low means \"none of these\". Not the sigmoids of the logits "
-               "on the left: a softmax model's logits have no fixed zero point.",
-    "sweep": "Each class's probability as T goes from 0.05 to 20: low T sharpens towards "
-             "one-hot, high T flattens towards 1/10. Thick line: the predicted class.",
-    "uncertainty": "Entropy rises and the top-1 margin shrinks as T grows; the dashed line "
-                   "is the current T.",
-}
-
-
 @functools.lru_cache(maxsize=32)
 def _placeholder_json(usual: tuple[float, float], temperature: float, presenting: bool,
                       ovr: bool) -> dict[str, str]:
     """The charts of uniform logits, as JSON: built once per axis, T, mode and sigmoid kind.
 
-    NB: `ovr` (cnn_ovr loads) gives the sigmoid chart the bars a drawing will have: the same
-    frame, so the first stroke patches it too instead of redrawing it whole.
+    NB: `ovr` (the one-vs-rest model loads) gives the sigmoid chart the bars a drawing will
+    have: the same frame, so the first stroke patches it too instead of redrawing it whole.
     """
-    zeros = np.zeros(10, dtype=np.float32)  # (10,) logits: a uniform softmax
-    figures = explorer_figures(zeros, np.zeros((28, 28), dtype=np.float32), temperature,
-                               temperature_sweep(zeros), list(usual), zeros if ovr else None)
-    return {name: to_json(figures[f"explorer_{name}_chart"], presenting) for name in CAPTIONS}
+    stroke = Stroke.uniform(temperature, list(usual), ovr)
+    return {name: to_json(fig, presenting) for name, fig in panel_figures(stroke).items()}
 
 
 def idle_charts(loaded: LoadedModel, temperature: float) -> None:
@@ -184,11 +174,11 @@ def idle_charts(loaded: LoadedModel, temperature: float) -> None:
     updates plots that already exist instead of building them.
     """
     ovr = models.ovr_model() is not None
-    placeholders = _placeholder_json(tuple(lab.usual_logit_range(loaded)), temperature,
-                                     live.presenting(), ovr)
-    live.charts(np.zeros(10), temperature, placeholders,
+    usual = tuple(lab.usual_logit_range(loaded))
+    placeholders = _placeholder_json(usual, temperature, live.presenting(), ovr)
+    live.charts(Stroke.uniform(temperature, list(usual), ovr), placeholders,
                 fitted_t=float(loaded.meta["temperature"]), fact="", argmax_constant=True,
-                captions=CAPTIONS, idle=True)
+                idle=True)
     heads_link()  # NB: also on a blank canvas: the page stays put, and no first-stroke fetch
 
 
@@ -199,18 +189,15 @@ def heads_link() -> None:
                        "drawing, and two digits at once")
 
 
-def live_charts(loaded: LoadedModel, logits: np.ndarray, temperature: float, figures: dict,
-                sweep: Sweep, ovr_logits: np.ndarray | None = None) -> None:
-    """The T control, logits/softmax/sigmoid, the two against-T charts and the exact values.
+def live_charts(loaded: LoadedModel, stroke: Stroke, figures: dict) -> None:
+    """The T control, the panel's charts (explorer.figures.explorer.PANEL), the exact values.
 
     NB: one browser component: T moves all of them while it is dragged (ui/live.py).
     """
-    fact = argmax_fact(sweep)
-    if sweep.argmax_constant:
+    fact = argmax_fact(stroke.sweep)
+    if stroke.sweep.argmax_constant:
         fact = f"{fact} — temperature changes confidence, never the prediction."
-    live.charts(logits, temperature,
-                {name: figures[f"explorer_{name}_chart"] for name in CAPTIONS},
+    live.charts(stroke, {name: figures[chart_key(name)] for name in PANEL_NAMES},
                 fitted_t=float(loaded.meta["temperature"]), fact=fact,
-                argmax_constant=sweep.argmax_constant, captions=CAPTIONS,
-                sigmoid_logits=ovr_logits)
+                argmax_constant=stroke.sweep.argmax_constant)
     heads_link()
