@@ -96,3 +96,4 @@ def test_the_panel_spec_declares_what_moves_with_t():
         assert row["caption"] and isinstance(row["row"], int)
         assert all(f["maths"] in MATHS and f["source"] in sources for f in row["follows"])
     assert spec["softmax"]["title"]["lines"][0] == "Softmax at T = {t:.3g}"
+

@@ -44,7 +44,6 @@ KEYS = {"sees": "explorer_live_sees", "readouts": "explorer_live_readouts",
 # One module in this order: each uses the functions of those before it.
 JS_FILES = ("maths.mjs", "patch.mjs", "panel.mjs", "component.mjs")
 APPLIED_KEY = "_explorer_applied_t"  # the nonce of the last T taken from the browser
-PANEL_SPEC = panel_spec()  # the live panel's table, the same for every stroke
 
 
 def plotly_source() -> Path:
@@ -141,7 +140,7 @@ def charts(stroke: Stroke, figures: dict, fitted_t: float, fact: str,
     render("charts", sources=stroke.sources(), temperature=float(stroke.temperature),
            figures={name: fig if isinstance(fig, str) else to_json(fig, presenting())
                     for name, fig in figures.items()},
-           panel=PANEL_SPEC, notes=NOTES, fitted_t=float(fitted_t), fact=fact,
+           panel=panel_spec(), notes=NOTES, fitted_t=float(fitted_t), fact=fact,
            argmax_constant=bool(argmax_constant), t_min=T_SLIDER_MIN, t_max=T_SLIDER_MAX,
            idle=bool(idle))
 

@@ -6,14 +6,9 @@ import functools
 import numpy as np
 import streamlit as st
 
+from explorer.figures import explorer as panel
 from explorer.figures.base import to_json
-from explorer.figures.explorer import (
-    MODEL_SEES_SIDE,
-    PANEL,
-    Stroke,
-    chart_key,
-    panel_figures,
-)
+from explorer.figures.explorer import MODEL_SEES_SIDE, Stroke, chart_key, panel_figures
 from explorer.figures.images import image_figure
 from explorer.inputs.preprocess import ink_mask
 from explorer.lab.ood import describe_verdict, verdict_thresholds
@@ -24,7 +19,6 @@ from explorer.maths.summary import (
 from explorer.model.checkpoints import LoadedModel
 from ui import lab, live, models, state, widgets
 
-PANEL_NAMES = tuple(chart.name for chart in PANEL)
 IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
 PAGE_CSS = """<style>
@@ -192,12 +186,14 @@ def heads_link() -> None:
 def live_charts(loaded: LoadedModel, stroke: Stroke, figures: dict) -> None:
     """The T control, the panel's charts (explorer.figures.explorer.PANEL), the exact values.
 
+    NB: the table is read at call time, so a row added to it (or by a test) shows at once.
+
     NB: one browser component: T moves all of them while it is dragged (ui/live.py).
     """
     fact = argmax_fact(stroke.sweep)
     if stroke.sweep.argmax_constant:
         fact = f"{fact} — temperature changes confidence, never the prediction."
-    live.charts(stroke, {name: figures[chart_key(name)] for name in PANEL_NAMES},
+    live.charts(stroke, {chart.name: figures[chart_key(chart.name)] for chart in panel.PANEL},
                 fitted_t=float(loaded.meta["temperature"]), fact=fact,
                 argmax_constant=stroke.sweep.argmax_constant)
     heads_link()
