@@ -83,3 +83,14 @@ def test_the_explorers_charts_are_drawn_once_their_margins_hold_the_labels(brows
     shipped, tight = capsys.readouterr().out.strip().splitlines()
     assert shipped.startswith("as shipped") and shipped.endswith("widened by automargin: none")
     assert tight.startswith("tight margins") and "logits_chart (l" in tight
+
+
+def test_every_file_the_bench_scripts_serve_exists():
+    """Each script a benchmark starts with `streamlit run` is where the driver says it is."""
+    from scripts.bench import browser
+
+    for script in (browser.BARE_APP, browser.ROOT / "app.py", browser.ROOT / "streamlit_app.py"):
+        assert script.is_file(), script
+    for name in ("browser_latency.py", "load_test.py"):
+        source = (browser.BARE_APP.parent / name).read_text()
+        assert "browser.BARE_APP" in source and "bare_canvas_app.py\"" not in source, name

@@ -23,6 +23,7 @@ from explorer.model import registry
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository root (scripts/bench/..)
 CHROMIUM = Path("/usr/bin/chromium")
+BARE_APP = Path(__file__).with_name("bare_canvas_app.py")  # the canvas with no model
 REQUIRE_BROWSER_ENV = "EXPLORER_REQUIRE_BROWSER"  # "1" (CI): a missing browser fails
 CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",

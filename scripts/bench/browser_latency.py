@@ -224,7 +224,7 @@ def main(argv=None) -> int:
     if ck_dir is None:
         return 2
     env = {"EXPLORER_CHECKPOINT_DIR": str(ck_dir)}
-    targets = [Target("bare", ROOT / "scripts" / "bare_canvas_app.py", {}),
+    targets = [Target("bare", browser.BARE_APP, {}),
                Target("explorer", ROOT / "app.py", env)]
     load_before = os.getloadavg()
     try:

@@ -313,7 +313,7 @@ def main(argv=None) -> int:
     if ck_dir is None:
         return 2
     results = [Result("bare"), Result("explorer")]
-    targets_ = [(results[0], ROOT / "scripts" / "bare_canvas_app.py", {}),
+    targets_ = [(results[0], browser.BARE_APP, {}),
                 (results[1], ROOT / "app.py", {"EXPLORER_CHECKPOINT_DIR": str(ck_dir)})]
     load = os.getloadavg()
     asyncio.run(run(targets_, args))
