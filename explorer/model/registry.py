@@ -94,6 +94,7 @@ class Arch:
     note: str = ""  # a warning shown wherever the model is (the exhibit's)
     task: str = CLASSIFY  # explorer.model.heads.TASKS: loss, targets, how outputs are read
     roles: frozenset[Role] = frozenset()  # the jobs pages and scripts ask it for
+    grad_cam_layer: str | None = None  # a conv whose output forward() ReLUs at once; None: none
 
     @property
     def outputs_logits(self) -> bool:
@@ -212,7 +213,7 @@ register(Arch("mlp", MLPConfig, MLP, "784 → 96 tanh → 256 sigmoid → 10 (tu
               train=TrainDefaults(epochs=40, augment_strength=0.5)))
 register(Arch("cnn", CNNConfig, CNN, "conv32 → conv64 → max-pool → fc128 → 10 (pytorch/examples)",
               "the classic MNIST CNN", "#2ca02c",
-              roles=frozenset({DEFAULT, HEAD_SOFTMAX, FEATURE_MAPS}),
+              roles=frozenset({DEFAULT, HEAD_SOFTMAX, FEATURE_MAPS}), grad_cam_layer="conv2",
               train=TrainDefaults(epochs=20, augment_strength=1.0)))
 register(Arch("mlp_softmax", MLPConfig, lambda cfg: MLP(cfg, final_softmax=True),
               "the mlp ending in nn.Softmax, trained with CrossEntropyLoss (double-softmax "

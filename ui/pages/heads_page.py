@@ -49,11 +49,14 @@ def regress_panel(image28) -> None:
 
 
 def binary_panel(image28) -> None:
-    z = float(hv.outputs(registry.the(registry.HEAD_BINARY_SIGMOID), image28)[0])
-    z0, z1 = (float(v) for v in hv.outputs(registry.the(registry.HEAD_BINARY_SOFTMAX), image28))
+    one, two = (registry.the(registry.HEAD_BINARY_SIGMOID),
+                registry.the(registry.HEAD_BINARY_SOFTMAX))
+    z = float(hv.outputs(one, image28)[0])
+    z0, z1 = (float(v) for v in hv.outputs(two, image28))
     p_sig, p_soft = float(sigmoid([z])[0]), float(softmax([z0, z1])[1])
     widgets.chart(binary_figure(p_sig, p_soft), "heads_binary")
     st.markdown(hv.binary_identity(z, z0, z1))
+    st.caption(f"1 logit: {one}; 2 logits: {two}.")
     hv.uses("binary")
 
 
