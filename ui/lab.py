@@ -52,11 +52,6 @@ def testset_labels() -> np.ndarray:
     return load_test_split()[1]
 
 
-def testset_image(index: int) -> np.ndarray:
-    """One shipped test image as (28, 28) float32 in [0, 1]."""
-    return load_test_split()[0][int(index)].astype(np.float32) / 255.0
-
-
 def checkpoint_id(loaded: LoadedModel) -> str:
     return f"{loaded.path}:{loaded.meta.get('weights_sha256', '')}"
 

@@ -375,12 +375,6 @@ def explain_stroke(events: list[dict], old_keys: list) -> tuple[str, str]:
         what += ", nothing sent" + ("" if gone is None else f" (canvas gone {gone:+d} ms)")
     return what, lines
 
-
-def canvas_keys(page) -> list[str | None]:
-    """The widget keys of the canvases in the page now (two while one replaces the other)."""
-    return page.evaluate(CANVAS_KEYS_JS)
-
-
 def probe(page) -> dict:
     """The probe's numbers (performance.now() milliseconds)."""
     return page.evaluate("() => { const {metric, ...rest} = window.__stProbe; return rest; }")
@@ -417,12 +411,6 @@ def draw(page, points, steps: int = 6, offset: tuple[float, float] = (0.0, 0.0),
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=steps)
     page.mouse.up()
-
-
-def metric_value(page, label: str) -> str | None:
-    """The shown value of the st.metric with this label, or None when there is none."""
-    return page.evaluate("(label) => window.__stProbe.metric(label)", label)
-
 
 def wait_for_metric(page, label: str = "Prediction", timeout: float = 20.0) -> str:
     """Wait for a metric to show a value; return it."""
