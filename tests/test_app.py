@@ -15,6 +15,7 @@ from PIL import Image
 
 from explorer.inputs.data import load_test_split
 from explorer.inputs.preprocess import CANVAS_SIDE
+from explorer.model import registry
 from explorer.model.checkpoints import CHECKPOINT_DIR_ENV
 from tests.apptest import (
     app,
@@ -222,7 +223,8 @@ def test_sigmoid_chart_reads_the_one_vs_rest_model_not_softmax_logits(canvas):
     spec = chart_spec(at, "explorer_sigmoid_chart")
     expected = 1 / (1 + np.exp(-np.asarray(charts["sources"]["ovr_logits"], np.float64)))
     np.testing.assert_allclose(values(spec["data"][0]["y"]), expected, rtol=1e-6)
-    ovr = models.logits_for(models.get_model("cnn_ovr"), at.session_state[state.CURRENT_IMAGE_KEY])
+    ovr = models.logits_for(models.get_model(registry.the(registry.ONE_VS_REST)),
+                            at.session_state[state.CURRENT_IMAGE_KEY])
     np.testing.assert_allclose(charts["sources"]["ovr_logits"], ovr, rtol=1e-6)
     own = 1 / (1 + np.exp(-np.asarray(charts["sources"]["logits"], np.float64)))
     assert not np.allclose(values(spec["data"][0]["y"]), own, atol=0.05)  # not the cnn's

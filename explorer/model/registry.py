@@ -45,11 +45,12 @@ class Role:
 
 
 # Who asks for each role is said beside it; register() checks a model fits its roles.
-DEFAULT = Role("default")  # the sidebar's first pick, load_model()'s and train.py's default
-EXHIBIT = Role("exhibit", outputs=PROBABILITIES)  # the double-softmax exhibit (its page,
-EXHIBIT_BASELINE = Role("exhibit baseline", outputs=LOGITS)  # the checklist) and the same net
-ONE_VS_REST = Role("one-vs-rest", "one-vs-rest")  # sigmoids: the Explorer's, the heads page's
-HEAD_SOFTMAX = Role("head: softmax", outputs=LOGITS)  # the heads page's ten-way softmax
+DEFAULT = Role("default")  # every session's first pick; load_model()'s and train.py's default
+EXHIBIT = Role("exhibit", outputs=PROBABILITIES)  # the double softmax: its page, the checklist
+EXHIBIT_BASELINE = Role("exhibit baseline", outputs=LOGITS)  # the same network done right
+ONE_VS_REST = Role("one-vs-rest", "one-vs-rest")  # the Explorer's sigmoid chart, the heads page
+# The heads page's other kinds of head (also heads_report.py; the pairs: the checklist).
+HEAD_SOFTMAX = Role("head: softmax", outputs=LOGITS)  # the ten-way softmax they are set against
 HEAD_NUMBER = Role("head: a number", "regress")
 HEAD_BINARY_SIGMOID = Role("head: binary sigmoid", "binary sigmoid")
 HEAD_BINARY_SOFTMAX = Role("head: binary softmax", "binary softmax")
@@ -99,15 +100,6 @@ class Arch:
     @property
     def outputs_logits(self) -> bool:
         return self.outputs == LOGITS
-
-    @property
-    def family(self) -> str:
-        """"cnn", "mlp" or "": the saliency page's old key, derived from FEATURE_MAPS/HIDDEN_UNITS.
-
-        NB: only for ui/pages/saliency_page.py until it asks `FEATURE_MAPS in arch.roles`;
-        remove it then.
-        """
-        return "cnn" if FEATURE_MAPS in self.roles else "mlp" if HIDDEN_UNITS in self.roles else ""
 
 
 EXHIBIT_NOTE = ("Teaching exhibit: this model ends in nn.Softmax and was trained with "
