@@ -131,7 +131,7 @@ def exhibit_note(loaded: LoadedModel) -> None:
         return
     figures = "" if not own else (f" Its own probabilities score ECE {own['ece']:.4f}, "
                                   f"NLL {own['nll']:.4f}.")
-    st.warning("**mlp_softmax already outputs probabilities**; like the Explorer, this page "
+    st.warning(f"**{loaded.name} already outputs probabilities**; like the Explorer, this page "
                "treats them as logits and applies softmax again, so every confidence is "
                f"squashed towards 1/10.{figures}", icon=":material/science:")
 

@@ -65,7 +65,7 @@ def main() -> None:
     labels = np.asarray(lab.testset_labels())  # (10000,)
     logits = loaded.ranking_logits(lab.testset_logits(loaded))  # (10000, 10)
     if not loaded.outputs_logits:
-        st.caption("mlp_softmax outputs probabilities: confidences here are its own.")
+        st.caption(f"{loaded.name} outputs probabilities: confidences here are its own.")
     matrix_col, control_col = st.columns([1.1, 1], gap="large")
     with control_col:
         view, true_class, predicted, count = controls()
