@@ -50,9 +50,10 @@ def internals(model) -> Internals:
     """Which internals the model has: Grad-CAM's conv layer, feature maps, hidden units.
 
     NB: the one place in the lab that reads a model's class for this; the registry is to
-    say it (issue 20, item 2), and its answer plugs in here. Grad-CAM's layer must be one
-    whose output forward() passes straight through a ReLU (see grad_cam): true of the
-    CNN's last conv, unknowable for an unknown model, which so gets none.
+    say it (issue 20, item 2), and its answer plugs in here: every caller passes on the
+    model it was given (a LoadedModel on the page), never its bare module. Grad-CAM's
+    layer must be one whose output forward() passes straight through a ReLU (see
+    grad_cam): true of the CNN's last conv, unknowable for an unknown model (none).
     """
     module = module_of(model)
     cnn = isinstance(module, CNN)
@@ -184,7 +185,7 @@ def grad_cam(model, image28, target: int, device=None) -> np.ndarray:
     fire in other sessions' forward passes: the private copy (~1 ms) keeps it off.
     """
     module, image, target, dev = _prepared(model, image28, target, device)
-    layer = internals(module).conv_layer
+    layer = internals(model).conv_layer
     if layer is None:
         raise ValueError(f"Grad-CAM needs a known convolutional layer; this model "
                          f"({type(module).__name__}) has none.")
@@ -236,7 +237,7 @@ def output_change(model, image28, target: int, baseline=None, device=None) -> tu
 def cnn_feature_maps(model, image28, device=None) -> np.ndarray:
     """The CNN's first-convolution ReLU maps for one image, (32, 26, 26) float32."""
     module = module_of(model)
-    if not internals(module).feature_maps:
+    if not internals(model).feature_maps:
         raise ValueError(f"feature maps exist only for the CNN; this model is a "
                          f"{type(module).__name__}.")
     image = check_image28(image28)
@@ -277,7 +278,7 @@ def mlp_top_units(model, image28, k: int = 12, layer: str | None = None,
     layer="hidden1" or "hidden2" keeps one layer (the tanh layer usually dominates).
     """
     module = module_of(model)
-    if not internals(module).hidden_units:
+    if not internals(model).hidden_units:
         raise ValueError(f"hidden units are shown only for the MLPs; this model is a "
                          f"{type(module).__name__}.")
     if int(k) < 0:
