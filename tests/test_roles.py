@@ -189,8 +189,6 @@ def test_the_saliency_page_shows_the_internals_a_role_promises(hand, role, headi
     assert any(heading in h.value for h in at.subheader)
 
 
-@pytest.mark.xfail(strict=True, reason="explorer/lab/saliency.internals still reads the "
-                   "module's class; it is to read FEATURE_MAPS, HIDDEN_UNITS, grad_cam_layer")
 def test_without_the_role_the_saliency_page_shows_no_feature_maps(hand, role_toys):
     registry.register(replace(role_toys[1][registry.FEATURE_MAPS], roles=frozenset(),
                               grad_cam_layer=None))

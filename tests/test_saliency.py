@@ -231,7 +231,8 @@ def test_internals_say_what_each_model_has(models):
     for name in ("mlp", "mlp_softmax"):
         assert saliency.internals(models[name]) == saliency.Internals(None, False, True)
     toy = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.LazyLinear(10))
-    assert saliency.internals(toy) == saliency.Internals(None, False, False)
+    assert saliency.internals(toy) == saliency.Internals(None, False, False)  # no registry entry
+    assert saliency.internals(models["cnn"].model) == saliency.Internals(None, False, False)
 
 
 def test_cnn_feature_maps_match_a_conv_reference(models, digits):
@@ -255,7 +256,7 @@ def test_mlp_top_units_match_a_forward_hook_reference(digits):
             lambda m, inp, out, i=i: seen.__setitem__(i, (inp[0][0].numpy(), out[0].numpy())))
     with torch.no_grad():
         fresh.model(torch.from_numpy(image)[None, None])
-    top = mlp_top_units(fresh.model, image, k=12)
+    top = mlp_top_units(fresh, image, k=12)
     assert len(top) == 12
     drives = []
     for layer_name, unit, activation in top:
@@ -268,7 +269,7 @@ def test_mlp_top_units_match_a_forward_hook_reference(digits):
     everything = np.concatenate([np.abs(seen[0][0]), np.abs(seen[1][0]) / 2])
     assert min(drives) >= np.sort(everything)[-12] - 1e-5
     assert len({(name, unit) for name, unit, _ in top}) == 12
-    second = mlp_top_units(fresh.model, image, k=5, layer="hidden2")
+    second = mlp_top_units(fresh, image, k=5, layer="hidden2")
     assert [unit for _, unit, _ in second] == np.argsort(-np.abs(seen[1][0]))[:5].tolist()
     assert all(name == "hidden2 (sigmoid)" for name, _, _ in second)
 

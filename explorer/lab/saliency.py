@@ -25,8 +25,9 @@ from captum.attr import (
 from torch import nn
 
 from explorer.inputs.preprocess import check_image28
+from explorer.model import registry
 from explorer.model.inference import device_of, module_of
-from explorer.model.networks import CNN, MLP, N_CLASSES
+from explorer.model.networks import MLP, N_CLASSES
 
 IG, GRADIENTS, GRAD_X_INPUT, OCCLUSION, GRAD_CAM = (
     "Integrated gradients", "Gradients", "Gradient × input", "Occlusion", "Grad-CAM")
@@ -47,17 +48,18 @@ class Internals:
 
 
 def internals(model) -> Internals:
-    """Which internals the model has: Grad-CAM's conv layer, feature maps, hidden units.
+    """Which internals the model has, as its registry entry says: Grad-CAM's conv layer
+    (Arch.grad_cam_layer), feature maps (FEATURE_MAPS), hidden units (HIDDEN_UNITS).
 
-    NB: the one place in the lab that reads a model's class for this; the registry is to
-    say it (issue 20, item 2), and its answer plugs in here: every caller passes on the
-    model it was given (a LoadedModel on the page), never its bare module. Grad-CAM's
-    layer must be one whose output forward() passes straight through a ReLU (see
-    grad_cam): true of the CNN's last conv, unknowable for an unknown model (none).
+    NB: asked with a LoadedModel, which knows its entry; a bare module says nothing (no
+    internals). Grad-CAM's layer must be one whose output forward() passes straight through
+    a ReLU (see grad_cam); tests/test_registry.py checks each promise against the module.
     """
-    module = module_of(model)
-    cnn = isinstance(module, CNN)
-    return Internals("conv2" if cnn else None, cnn, isinstance(module, MLP))
+    arch = getattr(model, "arch", None)
+    if arch is None:
+        return Internals(None, False, False)
+    return Internals(arch.grad_cam_layer, registry.FEATURE_MAPS in arch.roles,
+                     registry.HIDDEN_UNITS in arch.roles)
 
 
 def methods_for(model) -> tuple[str, ...]:
