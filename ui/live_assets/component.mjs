@@ -220,9 +220,9 @@ function renderTable(inst, t) {
     }
   }
   rows.forEach((row, k) => columns.forEach((name, c) => {
-    inst.table.tBodies[0].rows[k].cells[c].textContent = row[name];
+    setText(inst.table.tBodies[0].rows[k].cells[c], String(row[name]));
   }));
-  inst.tableTitle.textContent = `Exact values at T = ${pyG(t)}`;
+  setText(inst.tableTitle, `Exact values at T = ${pyG(t)}`);
 }
 
 // --- scrubbing: every chart moved with T from the panel's table -----------------------------

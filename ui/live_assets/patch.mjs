@@ -46,6 +46,23 @@ function axes(gd, trace) {
 
 const pixel = (axis, value) => axis.c2p(axis.d2c(value));
 
+// Writes only what changed: an unchanged DOM write still costs the page a style and layout
+// pass, and during a drag most of a chart stays as it is.
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+function setAttr(node, name, value) {
+  const text = String(value);
+  if (node.getAttribute(name) !== text) node.setAttribute(name, text);
+}
+
+function setStyle(node, name, value) {
+  // NB: compared with what was last written, not read back: the browser normalises colours.
+  const text = String(value), key = `__dce_${name}`;
+  if (node[key] !== text) { node.style[name] = text; node[key] = text; }
+}
+
 function colourAt(colour, k) {
   return Array.isArray(colour) ? colour[k] : colour;
 }
@@ -66,10 +83,10 @@ function patchBars(group, trace, old, xa, ya) {
     moves.push({ path, m, label, t, tip: pixel(ya, ys[k]) });
   }
   for (const [k, { path, m, label, tip }] of moves.entries()) {
-    path.setAttribute("d", `M${m[1]},${base}V${tip}H${m[3]}V${base}Z`);
+    setAttr(path, "d", `M${m[1]},${base}V${tip}H${m[3]}V${base}Z`);
     const fill = colourAt((trace.marker || {}).color, k);
-    if (fill) path.style.fill = fill;
-    if (label) label.textContent = String(colourAt(trace.text, k));
+    if (fill) setStyle(path, "fill", fill);
+    if (label) setText(label, String(colourAt(trace.text, k)));
   }
   // NB: every box read after every write: one layout, not one per label.
   const boxes = moves.map(({ label }) => label && label.getBBox());
@@ -78,7 +95,7 @@ function patchBars(group, trace, old, xa, ya) {
     // NB: plotly's outside label: TEXTPAD (3 px) beyond the bar's end, from its box.
     const box = boxes[k];
     const y = ys[k] >= 0 ? tip - 3 - (box.y + box.height) : tip + 3 - box.y;
-    label.setAttribute("transform", `translate(${t[1]},${y})`);
+    setAttr(label, "transform", `translate(${t[1]},${y})`);
   }
   return true;
 }
@@ -96,9 +113,9 @@ function patchLine(group, trace, old, xa, ya) {
     oldYs = oldYs || numbers(old().y);
     return [pixel(xa, oldXs[i]), pixel(ya, oldYs[i])];
   };
-  line.setAttribute("d", "M" + xs.map((x, k) => `${pixel(xa, x)},${pixel(ya, ys[k])}`).join("L"));
-  if (trace.line && trace.line.width !== undefined) line.style.strokeWidth = `${trace.line.width}px`;
-  if (trace.opacity !== undefined) group.style.opacity = trace.opacity;
+  setAttr(line, "d", "M" + xs.map((x, k) => `${pixel(xa, x)},${pixel(ya, ys[k])}`).join("L"));
+  if (trace.line && trace.line.width !== undefined) setStyle(line, "strokeWidth", `${trace.line.width}px`);
+  if (trace.opacity !== undefined) setStyle(group, "opacity", trace.opacity);
   const labels = group.querySelectorAll(".textpoint text");
   const texts = Array.isArray(trace.text) ? trace.text : [];
   // Plotly draws a label per point, or only for the points with text: either way, in order.
@@ -108,9 +125,9 @@ function patchLine(group, trace, old, xa, ya) {
   labels.forEach((label, j) => {
     const i = at[j], [x0, y0] = before(i);
     const dx = pixel(xa, xs[i]) - x0, dy = pixel(ya, ys[i]) - y0;
-    label.setAttribute("x", Number(label.getAttribute("x")) + dx);
-    label.setAttribute("y", Number(label.getAttribute("y")) + dy);
-    label.textContent = String(texts[i] ?? "");
+    if (dx) label.setAttribute("x", Number(label.getAttribute("x")) + dx);
+    if (dy) label.setAttribute("y", Number(label.getAttribute("y")) + dy);
+    setText(label, String(texts[i] ?? ""));
   });
   return true;
 }
@@ -164,11 +181,11 @@ function patchLegend(gd, fig) {
   if (items.length !== shown.length) return false;
   shown.forEach((trace, k) => {
     const text = items[k].querySelector(".legendtext");
-    if (text) text.textContent = trace.name;
+    if (text) setText(text, trace.name);
     const line = items[k].querySelector(".legendlines path");
-    if (line && trace.line && trace.line.width !== undefined) line.style.strokeWidth = `${trace.line.width}px`;
+    if (line && trace.line && trace.line.width !== undefined) setStyle(line, "strokeWidth", `${trace.line.width}px`);
     const layers = items[k].querySelector(".layers");
-    if (layers && trace.opacity !== undefined) layers.style.opacity = trace.opacity;
+    if (layers && trace.opacity !== undefined) setStyle(layers, "opacity", trace.opacity);
   });
   return true;
 }
@@ -184,7 +201,7 @@ function patchTitle(gd, title) {
   if (drawn.length !== parts.length) return false;
   drawn.forEach((node, k) => {
     const spans = node.querySelectorAll("tspan");
-    (spans[spans.length - 1] || node).textContent = parts[k];
+    setText(spans[spans.length - 1] || node, parts[k]);
   });
   return true;
 }
