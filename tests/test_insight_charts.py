@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -25,7 +26,7 @@ from explorer.figures.training import history_figure
 from explorer.lab.exhibit import DOUBLE_SOFTMAX_BOUND, DOUBLE_SOFTMAX_MIN_LOSS, double_softmax
 from explorer.lab.saliency import cnn_feature_maps, integrated_gradients
 from explorer.maths.confidence import softmax
-from explorer.model.registry import build_model
+from explorer.model.registry import build_model, get_arch
 
 PROBS = softmax(np.array([0.1, 2.0, -1.0, 5.0, 0.0, 0.3, -2.0, 1.0, 0.5, 0.2]))  # argmax 3
 any_floats = st.floats(allow_nan=True, allow_infinity=True, width=32)
@@ -150,7 +151,8 @@ def test_saliency_figure_rejects_a_wrong_shape():
 
 def test_feature_map_grid_has_32_panels_on_one_scale(digit):
     torch.manual_seed(0)
-    maps = cnn_feature_maps(build_model("cnn").eval(), digit)  # (32, 26, 26)
+    untrained = SimpleNamespace(model=build_model("cnn").eval(), arch=get_arch("cnn"))
+    maps = cnn_feature_maps(untrained, digit)  # (32, 26, 26); the registry says it has them
     fig = feature_maps_figure(maps)
     panels = heatmaps(fig)
     assert len(panels) == 32
