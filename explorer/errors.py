@@ -39,8 +39,11 @@ def without_server_paths(text: str) -> str:
     folder stays: that is where the commands a message suggests write (--out /tmp/…).
     """
     scratch = tempfile.gettempdir().rstrip("/") + "/"
+    project = str(PROJECT_ROOT).rstrip("/") + "/"
 
     def shown(match: re.Match) -> str:
         path = match.group()
-        return path if len(path) < 2 or path.startswith(scratch) else display_path(path)
+        if len(path) < 2 or (path.startswith(scratch) and not path.startswith(project)):
+            return path  # NB: a project checked out under /tmp is still the project
+        return display_path(path)
     return _ABSOLUTE_PATH.sub(shown, text)

@@ -31,7 +31,9 @@ from explorer.figures.images import (
 )
 from explorer.figures.outputs import (
     bound_figure,
+    logit_range,
     logits_figure,
+    nice_bound,
     probs_figure,
     sigmoid_figure,
     sigmoid_unavailable_figure,
@@ -431,3 +433,9 @@ def test_format_top1_never_shows_exactly_one():
     assert format_top1(LOGITS, 1.0) == f"{torch.softmax(torch.tensor(LOGITS), 0).max():.4f}"
     assert format_top1([60.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) == f"1 − {9 * np.exp(-60):.2e}"
     assert format_top1(np.zeros(10)) == "0.1000"
+
+
+def test_a_denormal_logit_gets_an_axis():
+    """Hypothesis found it on a CI run: logits of 5e-324 made nice_bound's decade 0."""
+    assert logit_range(np.full(10, 5e-324)) == [-1e-6, 1e-6]
+    assert nice_bound(5e-324) == pytest.approx(1e-6)

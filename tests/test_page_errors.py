@@ -104,3 +104,12 @@ def test_the_shipped_test_split_error_names_its_file_within_the_project(monkeypa
     message = str(err.value)
     assert "explorer/no-such-assets/t10k-labels-idx1-ubyte.gz" in message
     assert str(PROJECT_ROOT) not in message and "Errno" not in message
+
+
+def test_a_project_under_the_temp_folder_is_still_named_relative(monkeypatch, tmp_path):
+    from explorer import errors
+
+    monkeypatch.setattr(errors, "PROJECT_ROOT", tmp_path / "main")
+    shown = errors.without_server_paths(f"read {tmp_path}/main/checkpoints/x/meta.json; "
+                                        f"try --out {tmp_path}/run")
+    assert shown == f"read checkpoints/x/meta.json; try --out {tmp_path}/run"

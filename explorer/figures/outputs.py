@@ -42,7 +42,12 @@ def _bar_label(value: float) -> str:
 
 
 def nice_bound(value: float) -> float:
-    """The smallest of 1, 1.5, 2, 3, 4, 5, 7.5 times a power of ten that is ≥ value > 0."""
+    """The smallest of 1, 1.5, 2, 3, 4, 5, 7.5 times a power of ten that is ≥ value > 0.
+
+    NB: at least 1e-6: below that (a denormal such as 5e-324) the power of ten underflows
+    to 0 and no multiple would reach the value.
+    """
+    value = max(float(value), 1e-6)
     decade = 10.0 ** np.floor(np.log10(value))
     return float(next(m * decade for m in (1, 1.5, 2, 3, 4, 5, 7.5, 10) if m * decade >= value))
 
