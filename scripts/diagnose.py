@@ -17,44 +17,17 @@ import numpy as np
 
 from explorer.errors import ExplainedError
 from explorer.inputs.data import load_mnist, load_test_float
+from explorer.yours import formats, statedict
 from explorer.yours.diagnose import Diagnosis, diagnose
-from explorer.yours.probe import Run
+from explorer.yours.opened import open_path, short_label
 
 LAYOUT_SHAPES = {"nchw": "(N, 1, 28, 28)", "flat": "(N, 784)"}
 SCALE_WORDS = {"unit": "0–1 pixels", "mnist-normalised": "MNIST mean/std normalised",
                "minus-one-to-one": "−1…1", "0-255": "0–255"}
 
 
-class ModelFileError(ExplainedError):
-    """A file this command can't run as a model; the message says what it is."""
-
-
 def _first_line(err: Exception) -> str:
-    return " ".join(str(err).split())[:300] or type(err).__name__
-
-
-def open_model(path: str | Path) -> tuple[Run, int | None]:
-    """An ONNX file as (run, input_rank), run in-process by onnxruntime on the CPU.
-
-    NB: the one seam for other formats and the sandboxed worker (explorer/yours/sandbox.py).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"{path}: no such file")
-    import onnxruntime as ort  # here, so --help and a missing file don't pay for it
-
-    ort.set_default_logger_severity(3)  # errors only: stderr stays for our one line
-    try:
-        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    except Exception as err:  # noqa: BLE001 - onnxruntime's own classes, not exported stably
-        raise ModelFileError(f"{path}: not an ONNX model onnxruntime can load "
-                             f"({_first_line(err)})") from err
-    inputs = session.get_inputs()
-    if len(inputs) != 1:
-        raise ModelFileError(f"{path}: the graph takes {len(inputs)} inputs; a digit "
-                             "classifier takes one, the images")
-    name, shape = inputs[0].name, inputs[0].shape
-    return (lambda x: session.run(None, {name: x})[0]), (len(shape) if shape else None)
+    return " ".join(str(err).split()) or type(err).__name__  # one line, whole: it has the fix
 
 
 def load_images(data_dir: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -109,10 +82,36 @@ def report(diagnosis: Diagnosis, name: str) -> list[str]:
     return lines
 
 
+def best_variant(path: str, images01: np.ndarray, labels: np.ndarray) -> str | None:
+    """For a state dict, the variant with the best quick accuracy (None for other files)."""
+    path = Path(path)
+    if not path.is_file():
+        raise formats.ModelFileError(f"{formats.shown(path.name)}: no such file")
+    data = path.read_bytes()
+    if formats.readable_kind(data, path.name) == "onnx":
+        return None
+    tensors = formats.load_state_dict_tensors(data, path.name)
+    ranked = statedict.ranked(tensors, statedict.variants(tensors), images01[:500], labels[:500])
+    return short_label(ranked[0][0])
+
+
+def variant_lines(opened) -> list[str]:
+    """For a state dict: the variant diagnosed, and every other that fits."""
+    if not opened.variants:
+        return []
+    others = [short_label(v) for v in opened.variants if v != opened.variant]
+    return [f"variant    {short_label(opened.variant)} ({opened.variant.label}); a state dict "
+            "can't say, so pick with --variant; others that fit: " + ", ".join(others)]
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("model", help="the model file (ONNX)")
+    p.add_argument("model", help="the model file: ONNX, a state dict (.pt, .pth) or .safetensors")
+    p.add_argument("--variant", default=None,
+                   help="for a state dict: the network it is, e.g. tanh,sigmoid,softmax (the "
+                   "activations, then softmax or logits); default: the best guess, and the "
+                   "report lists every variant that fits")
     p.add_argument("--json", action="store_true",
                    help="print one JSON object on stdout instead of the report")
     p.add_argument("--data-dir", default=None,
@@ -123,17 +122,22 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    opened = None
     try:
-        run, input_rank = open_model(args.model)
         images01, labels = load_images(args.data_dir)
-        diagnosis = diagnose(run, images01, labels, input_rank)
+        opened = open_path(args.model, args.variant or best_variant(args.model, images01, labels))
+        diagnosis = diagnose(opened.run, images01, labels, opened.input_rank)
     except ExplainedError as err:
         print(f"diagnose.py: {_first_line(err)}", file=sys.stderr)
         return 2
+    finally:
+        if opened is not None:
+            opened.close()
     if args.json:
         print(json.dumps(diagnosis.to_json(), allow_nan=False))
     else:
-        print("\n".join(report(diagnosis, Path(args.model).name)))
+        print("\n".join(report(diagnosis, Path(args.model).name)
+                        + variant_lines(opened)))
     return 0
 
 

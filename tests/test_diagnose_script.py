@@ -70,7 +70,8 @@ def test_a_text_file_exits_2_with_one_line_on_stderr(tmp_path):
     text.write_text("not a model\n")
     done = _run(text, "--json")
     assert done.returncode == 2 and done.stdout == ""
-    assert done.stderr.count("\n") == 1 and "not an ONNX model" in done.stderr
+    assert done.stderr.count("\n") == 1 and "is not a model file the app reads" in done.stderr
+    assert "torch.onnx.export(" in done.stderr and 'model.state_dict(), "model.pth")' in done.stderr
 
 
 def test_a_missing_file_exits_2_with_one_line_on_stderr(tmp_path, capsys):
@@ -85,7 +86,7 @@ def test_a_model_that_takes_neither_layout_exits_2(tmp_path, capsys):
     export_onnx(TinyMLP().eval(), torch.zeros(1, 28, 28), path)  # (N, 28, 28): neither layout
     assert cli.main([str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "neither (N, 1, 28, 28) nor (N, 784)" in err
+    assert err.count("\n") == 1 and "(N, 1, 28, 28) or (N, 784)" in err
 
 
 def test_the_report_names_each_finding_and_its_fix(onnx_files, capsys):
@@ -129,3 +130,23 @@ def table_row(data: dict) -> list[str]:
 
 def test_the_readme_table_is_what_the_command_finds(cli_json):
     assert readme_table() == {name: table_row(data) for name, (_, data) in cli_json.items()}
+
+
+def test_the_tutorial_state_dict_is_diagnosed_with_its_variant(tmp_path):
+    """The tutorial MLP's state dict, saved as its tutorial saves it: the variant as its
+    forward() is (ends in nn.Softmax) finds the softmax; the report lists the others."""
+    from tests.test_yours_pages import tutorial_state_dict
+
+    path = tmp_path / "model.pth"
+    path.write_bytes(tutorial_state_dict())
+    done = subprocess.run([sys.executable, "scripts/diagnose.py", str(path), "--json",
+                           "--variant", "tanh,sigmoid,softmax"], capture_output=True,
+                          text=True, timeout=600, cwd=PROJECT_ROOT)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert {f["id"] for f in found["findings"]} >= {"softmax-output", "input-scale"}
+    assert found["input"] == {"layout": "flat", "scale": "mnist-normalised", "inverted": False}
+    report = subprocess.run([sys.executable, "scripts/diagnose.py", str(path)],
+                            capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT)
+    assert "variant    tanh,sigmoid,logits" in report.stdout  # the best guess, and why
+    assert "tanh,sigmoid,softmax" in report.stdout

@@ -13,8 +13,8 @@ import streamlit as st
 from explorer.figures import outputs
 from explorer.inputs.data import load_test_split
 from explorer.lab.testset_logits import testset_logits as stored_or_computed_logits
-from explorer.model import registry
 from explorer.model.checkpoints import CheckpointError, LoadedModel
+from explorer.yours.opened import YourModel
 from ui import models, safe_text
 
 REFIT_KEY = "lab_refit"  # plain key: {checkpoint id: refit result dict}
@@ -30,7 +30,12 @@ def _cached_testset_logits(name: str, folder: str, weights_sha256: str,
 
 
 def testset_logits(loaded: LoadedModel) -> np.ndarray:
-    """The model's (10000, 10) test-set outputs, cached per checkpoint across sessions."""
+    """The model's (10000, 10) test-set outputs, cached per checkpoint across sessions.
+
+    NB: a user's model brings its own, from its diagnosis, and shares no cache.
+    """
+    if isinstance(loaded, YourModel):
+        return loaded.test_outputs
     return _cached_testset_logits(loaded.name, str(loaded.path),
                                   str(loaded.meta.get("weights_sha256", "")), loaded)
 
@@ -43,6 +48,13 @@ def _usual_logit_range(name: str, folder: str, weights_sha256: str,
 
 def usual_logit_range(loaded: LoadedModel) -> list[float]:
     """The model's logit axis for the Explorer (figures.outputs.usual_logit_range), cached."""
+    if isinstance(loaded, YourModel):  # per session: another session may not see its figures
+        memo = st.session_state.setdefault("_yours_usual_range", {})
+        key = loaded.meta["weights_sha256"]
+        if key not in memo:
+            memo.clear()
+            memo[key] = outputs.usual_logit_range(loaded.test_outputs)  # raw, as the shipped
+        return memo[key]
     return _usual_logit_range(loaded.name, str(loaded.path),
                               str(loaded.meta.get("weights_sha256", "")), loaded)
 
@@ -57,9 +69,10 @@ def checkpoint_id(loaded: LoadedModel) -> str:
 
 
 def load_models(names=None) -> tuple[dict[str, LoadedModel], dict[str, str]]:
-    """The loadable models by name (default: every registered one), and each one's error."""
+    """The loadable models by name (default: every picker model, yours too), and each one's
+    error."""
     loaded, errors = {}, {}
-    for name in registry.names() if names is None else names:
+    for name in models.picker_names() if names is None else names:
         try:
             loaded[name] = models.get_model(name)
         except CheckpointError as err:

@@ -20,6 +20,7 @@ from explorer.model import registry
 from explorer.model.checkpoints import CheckpointError, LoadedModel, checkpoint_root, load_model
 from explorer.model.heads import TASKS
 from explorer.model.inference import model_outputs, predict_logits
+from explorer.yours.opened import YourModel
 from ui import safe_text
 from ui.state import MODEL_KEY
 
@@ -42,8 +43,25 @@ def _load_cached(name: str, folder: str, weights_mtime_ns: int) -> LoadedModel:
     return loaded  # NB: after a warm-up forward pass, so the first stroke is fast
 
 
+YOURS_KEY = "_your_model"  # plain key: this session's uploaded model (a YourModel), or None
+
+
+def your_model() -> YourModel | None:
+    """This session's own model (the "Your model" page), or None; no other session sees it."""
+    return st.session_state.get(YOURS_KEY)
+
+
+def picker_names() -> tuple[str, ...]:
+    """The picker's models: the registry's ten-way classifiers, then this session's own."""
+    yours = your_model()
+    return registry.names() + ((yours.name,) if yours is not None else ())
+
+
 def get_model(name: str) -> LoadedModel:
     """The cached model for a name; raises CheckpointError with the fix in its message."""
+    yours = your_model()
+    if yours is not None and name == yours.name:
+        return yours
     if name not in registry.names(None):
         raise CheckpointError(f"Unknown model {name!r}; choose one of "
                               f"{', '.join(registry.names())}.")
@@ -52,15 +70,38 @@ def get_model(name: str) -> LoadedModel:
     return _load_cached(name, str(checkpoint_root()), mtime)
 
 
-def picked_model() -> LoadedModel | None:
-    """The sidebar's model, or None after showing why it can't load and what to do."""
+def picked_model(yours_here: str | None = None) -> LoadedModel | None:
+    """The sidebar's model, or None after showing why it can't load and what to do.
+
+    A page where a user's model does not apply passes `yours_here`, the reason: the page then
+    says so and shows the default model. NB: where it applies, its diagnosis comes first.
+    """
     name = st.session_state.get(MODEL_KEY) or registry.the(registry.DEFAULT)
+    yours = your_model()
+    if yours is not None and name == yours.name:
+        if yours_here is None:
+            diagnosis_banner(yours)
+            return yours
+        st.info(f"Your model isn't on this page: {yours_here}. Showing the default model.",
+                icon=":material/info:")
+        name = registry.the(registry.DEFAULT)
     try:
         return get_model(name)
     except CheckpointError as err:
-        st.error(f"Model **{name}** cannot be loaded. {safe_text.explain(err)}")
+        st.error(f"Model {safe_text.literal(name)} cannot be loaded. {safe_text.explain(err)}")
         st.info("Pick another model in the sidebar while this one is missing.")
         return None
+
+
+def diagnosis_banner(yours: YourModel) -> None:
+    """One line on top of a page: what the diagnosis found, and where to read it whole."""
+    findings = yours.diagnosis.findings
+    worst = findings[0].severity if findings else "info"
+    what = "; ".join(f"`{f.id}`" for f in findings) or "no findings"
+    text = (f"{safe_text.literal(yours.name)}: {what} (accuracy {yours.diagnosis.accuracy:.2%} "
+            f"on the MNIST test set). The **Your model** page has the evidence and the fixes.")
+    {"error": st.error, "warning": st.warning}.get(worst, st.info)(
+        text, icon=":material/stethoscope:")
 
 
 def preload_default_model() -> None:
@@ -104,12 +145,17 @@ def layer_rows(arch: str, config: dict) -> list[dict]:
 
 def model_picker() -> str:
     """The sidebar model selectbox (key MODEL_KEY); returns the chosen name."""
-    names = registry.names()
+    names = picker_names()
     if st.session_state.get(MODEL_KEY) not in names:
         st.session_state[MODEL_KEY] = registry.the(registry.DEFAULT)
     return st.sidebar.selectbox(
         "Model", names, key=MODEL_KEY,
-        help=" · ".join(f"{name}: {registry.get_arch(name).blurb}" for name in names))
+        help=" · ".join(f"{name}: {_blurb(name)}" for name in names))
+
+
+def _blurb(name: str) -> str:
+    """A picker model's one line: the registry's, or "your model"."""
+    return registry.get_arch(name).blurb if name in registry.ARCHS else "your model"
 
 
 def session_memo(store: str, loaded: LoadedModel, image28, extra: tuple, compute,

@@ -34,4 +34,5 @@ PAGES = (  # the first is the default page, served at the root URL
     PageSpec("ui/pages/replay_page.py", "Watch a model learn", ":material/replay:"),
     PageSpec("ui/pages/sets_page.py", "Prediction sets", ":material/checklist:"),
     PageSpec("ui/pages/checklist_page.py", "Debug by symptom", ":material/bug_report:"),
+    PageSpec("ui/pages/yours_page.py", "Your model", ":material/upload_file:"),
 )

@@ -112,10 +112,14 @@ def show_problems() -> None:
 
 
 def write() -> None:
-    """Put the current view in the URL, so copying it shares this view."""
-    view = {"model": str(st.session_state.get(state.MODEL_KEY) or registry.the(registry.DEFAULT)),
-            "t": f"{float(st.session_state.get(state.TEMPERATURE_KEY, 1.0)):.4g}",
-            "naive": "1" if st.session_state.get(NAIVE_ON_KEY) else "0"}
+    """Put the current view in the URL, so copying it shares this view.
+
+    NB: a user's own model is not named in it: no other session has it.
+    """
+    model = str(st.session_state.get(state.MODEL_KEY) or registry.the(registry.DEFAULT))
+    view = {"model": model} if model in registry.names() else {}
+    view.update(t=f"{float(st.session_state.get(state.TEMPERATURE_KEY, 1.0)):.4g}",
+                naive="1" if st.session_state.get(NAIVE_ON_KEY) else "0")
     index = st.session_state.get(state.EXAMPLE_INDEX_KEY)
     if index is not None and st.session_state.get(state.EXAMPLE_KEY) is not None:
         view["example"] = str(index)

@@ -12,12 +12,13 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from explorer.errors import ExplainedError
 from explorer.model import registry
-from explorer.model.networks import Normalize
+from explorer.model.networks import MNIST_MEAN, MNIST_STD, Normalize
 
 ACTIVATIONS = {"tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "relu": nn.ReLU}
 
@@ -139,3 +140,21 @@ def build(state: Mapping[str, torch.Tensor], variant: Variant) -> nn.Module:
     module.load_state_dict({key: value.detach().to(torch.float32).clone()
                             for key, value in zip(target, state.values())})
     return module.eval().requires_grad_(False)
+
+
+def ranked(state: Mapping[str, torch.Tensor], found: list[Variant], images01: np.ndarray,
+           labels: np.ndarray) -> list[tuple[Variant, float]]:
+    """The variants with a quick accuracy each, best first (ties keep their order).
+
+    NB: a rough guide for the picker, on the images given at 0–1 and MNIST-normalised
+    scales; the diagnosis then probes the chosen one properly.
+    """
+    x = torch.from_numpy(np.asarray(images01, np.float32)[:, None])
+    scored = []
+    for variant in found:
+        module = build(state, variant)
+        with torch.inference_mode():
+            best = max(float((module(xs).argmax(1).numpy() == labels).mean())
+                       for xs in (x, (x - MNIST_MEAN) / MNIST_STD))
+        scored.append((variant, best))
+    return sorted(scored, key=lambda pair: -pair[1])

@@ -16,8 +16,9 @@ from explorer.maths.confidence import softmax, summarize
 from explorer.maths.summary import (
     argmax_fact,
 )
+from explorer.model import registry
 from explorer.model.checkpoints import LoadedModel
-from ui import lab, live, models, state, widgets
+from ui import lab, live, models, safe_text, state, widgets
 
 IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
@@ -42,7 +43,9 @@ def model_card(loaded: LoadedModel) -> None:
     test = meta.get("metrics", {}).get("test", {})
     accuracy = test.get("accuracy")
     acc_text = f"{accuracy:.2%}" if isinstance(accuracy, (int, float)) else "n/a"
-    st.markdown(f"**{loaded.name}** — {meta.get('description', meta['arch'])}")
+    ours = loaded.arch.name in registry.ARCHS  # else a user's: its name is theirs, not ours
+    name = f"**{loaded.name}**" if ours else safe_text.literal(loaded.name)
+    st.markdown(f"{name} — {safe_text.escape_markdown(meta.get('description', meta['arch']))}")
     # NB: metrics here also make the page load Streamlit's metric code, which the first
     # stroke's Prediction would otherwise fetch and compile (+0.2-0.3 s on that stroke).
     facts = {"Test accuracy": acc_text, "Fitted temperature": f"{meta['temperature']:.3f}",
@@ -51,6 +54,9 @@ def model_card(loaded: LoadedModel) -> None:
         column.metric(label, value)
     if meta.get("note"):
         st.warning(meta["note"], icon=":material/science:")
+    if not ours:  # a user's model: its layers are its own
+        st.caption("Your model: its contract and findings are on the **Your model** page.")
+        return
     with st.expander("Layers: output shape for one 28×28 input, and parameters"):
         # NB: a markdown table, not st.dataframe: that would make every first visit load and
         # compile 1.3 MB more JavaScript (the data grid and Arrow) for a table of ten rows.
@@ -143,9 +149,10 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
                    "this is not a digit. Models still give every input some class.")
     if not loaded.outputs_logits:
         own = np.asarray(logits, dtype=np.float64)
-        st.warning(f"**mlp_softmax already outputs probabilities** (its own top-1 is "
-                   f"{own.max():.4f}). Everything here treats them as logits and applies "
-                   f"softmax again: the double softmax squashes every answer towards 1/10.")
+        st.warning(f"{safe_text.literal(loaded.name)} **already outputs probabilities** (its "
+                   f"own top-1 is {own.max():.4f}). Everything here treats them as logits and "
+                   f"applies softmax again: the double softmax squashes every answer towards "
+                   f"1/10.")
 
 
 @functools.lru_cache(maxsize=32)

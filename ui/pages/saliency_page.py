@@ -176,10 +176,14 @@ def mlp_section(loaded: LoadedModel, image28: np.ndarray) -> None:
                    "opposite pattern.")
 
 
+NO_GRADIENTS = ("attributions need gradients through the model, and an uploaded model runs "
+                "where it gives none")
+
+
 @widgets.guarded
 def main() -> None:
     st.header("Where the model looks")
-    loaded = models.picked_model()
+    loaded = models.picked_model(yours_here=NO_GRADIENTS)
     if loaded is None:
         return
     st.markdown(f"Which pixels of the input drive **{loaded.name}**'s answer, and what its "
