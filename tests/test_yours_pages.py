@@ -17,6 +17,7 @@ from tests.apptest import (
     open_page,
 )
 from tests.markdown import outside_code_spans
+from tests.test_yours_statedict import NeuralNetwork
 from ui import models, state
 
 PAGE = "ui/pages/yours_page.py"
@@ -84,17 +85,6 @@ def test_another_session_never_sees_it(canvas, inverted_onnx):
     assert_clean(second)
     assert all(not name.startswith("yours") for name in
                second.selectbox(key=state.MODEL_KEY).options)
-
-
-class NeuralNetwork(nn.Module):
-    """The tutorial MLP as its tutorial writes it, ending in nn.Softmax."""
-
-    def __init__(self):
-        super().__init__()
-        self.flatten = nn.Flatten()
-        self.linear_stack = nn.Sequential(
-            nn.Linear(784, 96), nn.Tanh(), nn.Dropout(0.2), nn.Linear(96, 256), nn.Sigmoid(),
-            nn.Dropout(0.2), nn.Linear(256, 10), nn.Softmax(dim=1))
 
 
 def tutorial_state_dict() -> bytes:
