@@ -54,6 +54,7 @@ class Target:
     chart_changed: list[bool] = field(default_factory=list)  # a chart's SVG changed after up
     old_settled: list[float] = field(default_factory=list)  # by PROBE_JS's filtered observer
     failures: list[str] = field(default_factory=list)
+    your_model: Path | None = None  # uploaded on the "Your model" page after each page load
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -67,6 +68,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--checkpoint-dir", default=None,
                         help="folder holding cnn/ for the explorer, passed as "
                              "EXPLORER_CHECKPOINT_DIR (None: the project's checkpoints/)")
+    parser.add_argument("--your-model", type=Path, default=None,
+                        help="also a third page: the explorer on this model file (ONNX or a "
+                             "state dict), uploaded on the Your model page after each load")
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait for one answer or one page load")
     parser.add_argument("--quiet-ms", type=int, default=500,
@@ -132,15 +136,18 @@ def report(targets: list[Target], load_before, load_after) -> None:
         print(f"{'page':<10}{'n':>4}{'median':>9}{'p95':>9}{'min':>9}{'max':>9}")
         for t in targets:
             print(f"{t.name:<10}{stats(getattr(t, attr))}")
-    bare, explorer = targets
-    for title, attr in (("answer", "latency"), ("settled", "settled")):
-        if bare.latency and explorer.latency:
-            a, b = np.asarray(getattr(explorer, attr)), np.asarray(getattr(bare, attr))
-            print(f"explorer - bare, {title}: median {np.median(a) - np.median(b):+.3f} s, "
-                  f"p95 {np.percentile(a, 95) - np.percentile(b, 95):+.3f} s")
+    bare, *explorers = targets
+    for explorer in explorers:
+        for title, attr in (("answer", "latency"), ("settled", "settled")):
+            if bare.latency and explorer.latency:
+                a, b = np.asarray(getattr(explorer, attr)), np.asarray(getattr(bare, attr))
+                print(f"{explorer.name} - bare, {title}: median "
+                      f"{np.median(a) - np.median(b):+.3f} s, "
+                      f"p95 {np.percentile(a, 95) - np.percentile(b, 95):+.3f} s")
     report_first(targets)
-    report_targets(bare, explorer)
-    report_probe(explorer)
+    for explorer in explorers:
+        report_targets(bare, explorer)
+        report_probe(explorer)
     for t in targets:
         for failure in t.failures:
             print(f"  {t.name} lost {failure}")
@@ -157,7 +164,7 @@ def report_first(targets: list[Target]) -> None:
         limit = np.median(t.settled) + FIRST_TARGET_S
         answer, settled = np.median(np.asarray(t.first), axis=0)
         verdict = "met" if settled <= limit else "MISSED"
-        plotly = "" if t.name != "explorer" else "; plotly.js loaded at its mouse-down: " + \
+        plotly = "" if t.name == "bare" else "; plotly.js loaded at its mouse-down: " + \
             f"{sum(x is True for x in t.plotly_first)} of {len(t.plotly_first)}"
         print(f"  {t.name:<10}median of {len(t.first)}: {answer:.3f} s / {settled:.3f} s "
               f"(settled at most {limit:.3f} s: {verdict}; each: "
@@ -170,7 +177,7 @@ def report_targets(bare: Target, explorer: Target) -> None:
         return
     diff = float(np.median(explorer.settled) - np.median(bare.settled))
     verdict = "met" if diff <= TARGET_S else "MISSED"
-    print(f"\ntarget: explorer settled median <= bare median + {TARGET_S:.3f} s: "
+    print(f"\ntarget: {explorer.name} settled median <= bare median + {TARGET_S:.3f} s: "
           f"{diff:+.3f} s: {verdict}")
 
 
@@ -181,10 +188,29 @@ def report_probe(explorer: Target) -> None:
         return
     later = sum(s > a for s, a in zip(explorer.settled, explorer.latency))
     missed = np.asarray(explorer.settled) - np.asarray(explorer.old_settled)
-    print(f"\nprobe check (explorer): a chart's SVG changed after mouse-up in "
+    print(f"\nprobe check ({explorer.name}): a chart's SVG changed after mouse-up in "
           f"{sum(explorer.chart_changed)}/{n} strokes; settled > answer in {later}/{n} "
           "(equal: the charts were drawn by then); the attribute-blind probe would settle "
           f"earlier by median {np.median(missed):.3f} s, max {missed.max():.3f} s")
+
+
+def use_your_model(page, url: str, path: Path, timeout: float) -> None:
+    """Upload `path` on the Your model page, wait for its diagnosis, draw on it.
+
+    NB: a page load is a new session, and an uploaded model lives in its session only.
+    """
+    page.goto(f"{url.rstrip('/')}/yours_page", wait_until="domcontentloaded")
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(path))
+    page.get_by_role("button", name="Draw on it in the Explorer").click(timeout=timeout * 4000)
+    page.locator(browser.CANVAS).wait_for(state="visible", timeout=timeout * 1000)
+    browser.wait_quiet(page, timeout=timeout)
+
+
+def open_target(t: Target, args) -> None:
+    """(Re)load a target's page; for the Your-model target, upload the model again."""
+    browser.open_app(t.page, t.server.url, timeout=max(60.0, args.timeout))
+    if t.your_model is not None:
+        use_your_model(t.page, t.server.url, t.your_model, max(60.0, args.timeout))
 
 
 def picked_model(page) -> str:
@@ -204,13 +230,13 @@ def run(targets: list[Target], args) -> None:
         try:
             for t in targets:
                 t.page, _ = browser.new_live_page(chromium)
-                browser.open_app(t.page, t.server.url, timeout=max(60.0, args.timeout))
+                open_target(t, args)
             print(f"explorer model: {picked_model(targets[1].page)}; {args.page_loads} loads × "
                   f"{args.strokes} strokes per page, bare and explorer in turn", flush=True)
             for load in range(args.page_loads):
                 for t in targets:
                     if load:
-                        browser.open_app(t.page, t.server.url, timeout=max(60.0, args.timeout))
+                        open_target(t, args)
                 for index in range(args.strokes):
                     for t in targets:
                         measure(t, index, args)
@@ -226,6 +252,8 @@ def main(argv=None) -> int:
     env = {"EXPLORER_CHECKPOINT_DIR": str(ck_dir)}
     targets = [Target("bare", browser.BARE_APP, {}),
                Target("explorer", ROOT / "app.py", env)]
+    if args.your_model is not None:  # the same app, a second server: its own warm-up
+        targets.append(Target("yours", ROOT / "app.py", env, your_model=args.your_model))
     load_before = os.getloadavg()
     try:
         run(targets, args)
