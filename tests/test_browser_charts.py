@@ -8,8 +8,6 @@ Without /usr/bin/chromium these tests skip, unless EXPLORER_REQUIRE_BROWSER=1 (C
 """
 from __future__ import annotations
 
-import re
-
 import pytest
 from plotly.offline import get_plotlyjs_version
 
@@ -33,23 +31,13 @@ REPLAY_JS = """() => { const gd = document.querySelector('.dce-figure');
           frames: (gd._transitionData._frames || []).length}; }"""
 
 
-def unexpected(messages: list[str], app_url: str) -> list[str]:
-    """Every message but the one known benign kind, the base-path probes' 404s."""
-    # Opened at /PAGE, Streamlit's frontend probes /PAGE/_stcore/health and
-    # /PAGE/_stcore/host-config, gets 404 and falls back to the root.
-    probe = re.compile(r"console\.error: Failed to load resource: the server responded with a "
-                       r"status of 404 \(Not Found\) @ " + re.escape(app_url)
-                       + r"[a-z_]+_page/_stcore/(health|host-config)")
-    return [m for m in messages if not probe.fullmatch(m)]
-
-
 @pytest.fixture
 def page(chromium, app_url):
     page, errors = browser.new_page(chromium)
     page.set_default_timeout(30_000)
     yield page
     page.context.close()
-    assert unexpected(errors.messages, app_url) == []
+    assert browser.unexpected_errors(errors.messages, app_url) == []
 
 
 def test_only_the_base_path_probes_404s_are_let_through():
@@ -61,7 +49,7 @@ def test_only_the_base_path_probes_404s_are_let_through():
            f"{status} @ http://evil:1/replay_page/_stcore/health",
            "pageerror: TypeError: x is undefined (/_stcore/static/js/index.js)",
            f"console.error: Uncaught Error @ {url}replay_page/_stcore/health"]
-    assert unexpected(benign + bad, url) == bad
+    assert browser.unexpected_errors(benign + bad, url) == bad
 
 
 def open_with_example(page, url: str, charts: int) -> None:

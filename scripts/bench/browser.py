@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -324,6 +325,16 @@ class PageErrors:
         return self
 
 
+def unexpected_errors(messages: list[str], app_url: str) -> list[str]:
+    """Every message but the one known benign kind, the base-path probes' 404s."""
+    # Opened at /PAGE, Streamlit's frontend probes /PAGE/_stcore/health and
+    # /PAGE/_stcore/host-config, gets 404 and falls back to the root.
+    probe = re.compile(r"console\.error: Failed to load resource: the server responded with a "
+                       r"status of 404 \(Not Found\) @ " + re.escape(app_url)
+                       + r"[a-z_]+_page/_stcore/(health|host-config)")
+    return [m for m in messages if not probe.fullmatch(m)]
+
+
 def new_page(browser, viewport: dict | None = None, trace: bool = False):
     """(page, PageErrors) in a fresh context with the probe (and, if asked, the trace)."""
     context = browser.new_context(viewport=viewport or VIEWPORT)
@@ -411,6 +422,19 @@ def draw(page, points, steps: int = 6, offset: tuple[float, float] = (0.0, 0.0),
     for x, y in xy[1:]:
         page.mouse.move(x, y, steps=steps)
     page.mouse.up()
+
+def use_your_model(page, url: str, path: Path, timeout: float) -> None:
+    """Upload `path` on the Your model page, wait for its diagnosis, draw on it.
+
+    NB: a page load is a new session, and an uploaded model lives in its session only.
+    """
+    page.goto(f"{url.rstrip('/')}/yours_page", wait_until="domcontentloaded")
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(path))
+    page.get_by_role("button", name="Draw on it in the Explorer").click(timeout=timeout * 4000)
+    page.locator(CANVAS).wait_for(state="visible", timeout=timeout * 1000)
+    wait_quiet(page, timeout=timeout)
+
+
 
 def wait_for_metric(page, label: str = "Prediction", timeout: float = 20.0) -> str:
     """Wait for a metric to show a value; return it."""

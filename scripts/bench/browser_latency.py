@@ -194,23 +194,11 @@ def report_probe(explorer: Target) -> None:
           f"earlier by median {np.median(missed):.3f} s, max {missed.max():.3f} s")
 
 
-def use_your_model(page, url: str, path: Path, timeout: float) -> None:
-    """Upload `path` on the Your model page, wait for its diagnosis, draw on it.
-
-    NB: a page load is a new session, and an uploaded model lives in its session only.
-    """
-    page.goto(f"{url.rstrip('/')}/yours_page", wait_until="domcontentloaded")
-    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(path))
-    page.get_by_role("button", name="Draw on it in the Explorer").click(timeout=timeout * 4000)
-    page.locator(browser.CANVAS).wait_for(state="visible", timeout=timeout * 1000)
-    browser.wait_quiet(page, timeout=timeout)
-
-
 def open_target(t: Target, args) -> None:
     """(Re)load a target's page; for the Your-model target, upload the model again."""
     browser.open_app(t.page, t.server.url, timeout=max(60.0, args.timeout))
     if t.your_model is not None:
-        use_your_model(t.page, t.server.url, t.your_model, max(60.0, args.timeout))
+        browser.use_your_model(t.page, t.server.url, t.your_model, max(60.0, args.timeout))
 
 
 def picked_model(page) -> str:
