@@ -35,4 +35,5 @@ PAGES = (  # the first is the default page, served at the root URL
     PageSpec("ui/pages/sets_page.py", "Prediction sets", ":material/checklist:"),
     PageSpec("ui/pages/checklist_page.py", "Debug by symptom", ":material/bug_report:"),
     PageSpec("ui/pages/yours_page.py", "Your model", ":material/upload_file:"),
+    PageSpec("ui/pages/class_page.py", "Class", ":material/school:"),
 )

@@ -13,7 +13,7 @@ import streamlit as st
 from explorer.inputs.data import load_test_split
 from explorer.maths.confidence import T_SLIDER_MAX, T_SLIDER_MIN
 from explorer.model import registry
-from ui import state
+from ui import classroom, state
 from ui.safe_text import literal
 
 READ_KEY = "_url_read"  # True once this session's link has been read
@@ -25,6 +25,7 @@ N_TEST = 10_000
 MAX_VALUE_CHARS = 64  # no good value is longer; a longer one is refused unread
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
 _INDEX = re.compile(r"[0-9]{1,5}")
+_TOKEN = re.compile(rf"[A-Za-z0-9_-]{{{classroom.TOKEN_CHARS}}}")
 
 
 def parse(params: dict[str, str], names: tuple[str, ...]) -> tuple[dict, list[str]]:
@@ -73,11 +74,22 @@ def _example(raw: str, _names) -> int | None:
     return int(raw) if _INDEX.fullmatch(raw) and int(raw) < N_TEST else None
 
 
+def _class(raw: str, _names) -> str | None:
+    return classroom.valid_code(raw)
+
+
+def _student(raw: str, _names) -> str | None:
+    """An anonymous student token as classroom.student() makes them."""
+    return raw if _TOKEN.fullmatch(raw) else None
+
+
 _FIELDS = (  # key, check (None: unusable), what a usable value is
     ("model", _model, lambda names: "one of " + ", ".join(names)),
     ("t", _temperature, lambda _: f"a temperature from {T_SLIDER_MIN:g} to {T_SLIDER_MAX:g}"),
     ("naive", _naive, lambda _: "0 or 1"),
     ("example", _example, lambda _: f"an MNIST test index from 0 to {N_TEST - 1}"),
+    ("class", _class, lambda _: "a class code of five letters and digits"),
+    ("me", _student, lambda _: "a student token"),
 )
 
 
@@ -100,6 +112,10 @@ def read_once() -> None:
         index = view["example"]
         state.send_to_explorer(images[index].astype(np.float32) / 255.0, int(labels[index]),
                                f"MNIST test digit #{index}", index=index)
+    if "me" in view:  # NB: before joining: a student sent to another replica stays themself
+        st.session_state[classroom.STUDENT_KEY] = view["me"]
+    if "class" in view:
+        classroom.join(view["class"])
 
 
 def show_problems() -> None:
@@ -123,5 +139,7 @@ def write() -> None:
     index = st.session_state.get(state.EXAMPLE_INDEX_KEY)
     if index is not None and st.session_state.get(state.EXAMPLE_KEY) is not None:
         view["example"] = str(index)
+    if classroom.joined():  # the class and who this student is survive a reconnect
+        view.update({"class": classroom.joined(), "me": classroom.student()})
     if {key: st.query_params.get(key) for key in st.query_params} != view:
         st.query_params.from_dict(view)

@@ -15,7 +15,7 @@ from explorer.inputs.preprocess import canvas_to_mnist, check_image28, is_blob, 
 from explorer.inputs.upload import UploadError, upload_to_mnist
 from explorer.maths.confidence import temperature_sweep
 from explorer.model.checkpoints import LoadedModel
-from ui import canvas, lab, live, models, safe_text, state, url, widgets
+from ui import canvas, classroom, lab, live, models, safe_text, state, url, widgets
 from ui.pages import explorer_view as view
 from ui.safe_text import literal
 
@@ -163,6 +163,8 @@ def live_panel(loaded: LoadedModel) -> None:
     logits = models.logits_for(loaded, image28)  # (10,), cached per image and model
     with pred_col:  # first: the answer shows while the figures are still being built
         view.prediction_panel(loaded, logits, temperature, blob=is_blob(image28))
+        if classroom.joined():
+            view.class_submit(image28, canvas_rgba if source == "drawing" else None)
     stroke = Stroke(logits, temperature, temperature_sweep(logits),
                     lab.usual_logit_range(loaded), models.ovr_logits_for(image28))
     figures = explorer_figures(logits, image28, temperature, stroke.sweep, stroke.usual,

@@ -18,7 +18,7 @@ from explorer.maths.summary import (
 )
 from explorer.model import registry
 from explorer.model.checkpoints import LoadedModel
-from ui import lab, live, models, safe_text, state, widgets
+from ui import classroom, lab, live, models, safe_text, state, widgets
 
 IMAGE_SIDE = MODEL_SEES_SIDE  # the 28×28 preview, as large as the canvas beside it
 # Keyed containers get the CSS class st-key-<key>: the prediction column's look.
@@ -204,3 +204,25 @@ def live_charts(loaded: LoadedModel, stroke: Stroke, figures: dict) -> None:
                 fitted_t=float(loaded.meta["temperature"]), fact=fact,
                 argmax_constant=stroke.sweep.argmax_constant)
     heads_link()
+
+
+def class_submit(image28: np.ndarray, canvas_rgba: np.ndarray | None) -> None:
+    """In a class: "I drew a …", one tap on the digit submits this drawing (nothing before)."""
+    code = classroom.joined()
+    st.markdown(f"**Class `{code}`**: which digit did you draw? One tap submits it.")
+    tapped = None
+    for digit, col in enumerate(st.columns(10, gap="small")):
+        if col.button(str(digit), key=f"class_drew_{digit}", help=f"I drew a {digit}"):
+            tapped = digit
+    if tapped is not None:
+        if classroom.already_submitted(image28):
+            st.info("This drawing is already in the class: clear and draw another.")
+        else:
+            classroom.submit(tapped, image28, canvas_rgba)
+    problem = classroom.flush()
+    pending = st.session_state.get(classroom.PENDING_KEY) or []
+    if pending:
+        st.warning(f"Not saved yet ({len(pending)} kept here, tried again on your next "
+                   f"stroke): {problem}", icon=":material/cloud_off:")
+    elif tapped is not None:
+        st.success(f"Saved: your {tapped} is in the class.", icon=":material/check:")
