@@ -29,6 +29,15 @@ class RateLimited(ExplainedError):
     """Too many submissions from one student in a short time."""
 
 
+class BadSubmission(ExplainedError, ValueError):
+    """A submission the store refuses for good (a label that is no digit, a broken image or
+    PNG, logits that are not the server's own): trying it again cannot help."""
+
+
+class NotAllowed(ExplainedError, PermissionError):
+    """A teacher token that is not this class's."""
+
+
 @dataclass(frozen=True)
 class ClassInfo:
     code: str  # CODE_LENGTH characters of CODE_ALPHABET, what students type
