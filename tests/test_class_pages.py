@@ -13,6 +13,7 @@ import pytest
 
 from explorer import load_model, predict_logits
 from explorer.classroom.api import ClassInfo, Drawing, NoSuchClass, RateLimited, StoreError
+from explorer.classroom.checks import quantized
 from explorer.model import registry
 from tests.apptest import (
     assert_clean,
@@ -136,7 +137,7 @@ def test_a_student_submits_with_one_tap_and_the_server_computes_every_models_log
     (drawing,) = store.rows
     assert drawing.label == 3 and drawing.code == info.code and len(drawing.student) == 12
     assert set(drawing.logits) == set(registry.names())  # every ten-way model, server-side
-    image = at.session_state[state.CURRENT_IMAGE_KEY][None]
+    image = quantized(at.session_state[state.CURRENT_IMAGE_KEY])[None]  # as the store keeps it
     cnn = predict_logits(load_model("cnn", device="cpu"), image)[0]
     np.testing.assert_allclose(drawing.logits["cnn"], cnn, rtol=1e-5, atol=1e-5)
     at.button(key="class_drew_3").click().run()
@@ -211,3 +212,21 @@ def test_a_student_deletes_their_drawings_and_the_teacher_the_class(canvas, stor
     teacher.button(key="class_delete").click().run()
     assert_clean(teacher)
     assert info.code not in store.classes
+
+
+def test_the_real_sqlite_store_behind_the_pages(canvas, monkeypatch, tmp_path):
+    """The same flow with explorer.classroom.store's SQLite store: the drawing survives."""
+    need_checkpoints("cnn", "mlp", "mlp_softmax")
+    from explorer.classroom.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'class.sqlite3'}"
+    monkeypatch.setenv("EXPLORER_CLASS_DB", url)
+    teacher = open_page(PAGE)
+    teacher.button(key="class_start").click().run()
+    info = teacher.session_state[classroom.TEACHER_KEY]
+    student_submits(info.code, 8, canvas)
+    teacher.run()
+    assert_clean(teacher)
+    assert metric(teacher, "Drawings") == "1"
+    (drawing,) = open_store(url).drawings(info.code)  # a fresh connection: it is on disk
+    assert drawing.label == 8 and set(drawing.logits) == set(registry.names())
