@@ -23,6 +23,8 @@ import pytest
 from PIL import Image
 from sqlalchemy import create_engine, make_url, text
 
+from explorer.classroom.checks import Limits
+from explorer.classroom.export import export_class
 from explorer.classroom.store import open_store
 from explorer.inputs.data import load_test_float
 from explorer.model.registry import names
@@ -78,6 +80,32 @@ def submit(store, code: str, who: str, label: int, i: int = 0, **changes) -> int
     image = changes.pop("image28", digit(i))
     logits = changes["logits"] if "logits" in changes else fake_logits(image)
     return store.submit(code, who, label, image, changes.get("canvas_png", png()), logits)
+
+
+def class_hand(image: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
+    """A class's hand that MNIST never saw: the digit mirrored left-right (its label kept),
+    then moved by `shift` (rows, columns) pixels, each student their own."""
+    return np.ascontiguousarray(np.roll(image[:, ::-1], shift, axis=(0, 1)))
+
+
+def synthetic_export(folder: Path, n_students: int, per_student: int, seed: int = 0,
+                     scorer=fake_logits, first: int = 3000) -> Path:
+    """Export a class of `n_students` drawing `per_student` MNIST test digits (from index
+    `first`) in class_hand, from a SQLite store beside `folder`; the export folder."""
+    rng = np.random.default_rng(seed)
+    images, labels = load_test_float()
+    store = open_store(f"sqlite:///{folder.parent / (folder.name + '.sqlite3')}",
+                       scorer=scorer, limits=Limits(per_student_per_minute=10**6,
+                                                    per_class_per_minute=10**6))
+    code = store.create_class().code
+    for s in range(n_students):
+        who, shift = f"student-{s:03d}", tuple(rng.integers(-3, 4, size=2))
+        for i in range(first + s * per_student, first + (s + 1) * per_student):
+            image = class_hand(images[i], shift)
+            store.submit(code, who, int(labels[i]), image, png(), scorer(image))
+    export_class(store, code, folder)
+    store.close()
+    return folder
 
 
 def pg_admin_url() -> str | None:
