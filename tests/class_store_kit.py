@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -56,15 +57,25 @@ class Clock:
         self.now += dt.timedelta(seconds=seconds)
 
 
+@cache
+def _test_images() -> np.ndarray:
+    return load_test_float()[0]
+
+
 def digit(i: int) -> np.ndarray:
-    """MNIST test image i as (28, 28) float32 in [0, 1]."""
-    return load_test_float()[0][i]
+    """MNIST test image i as (28, 28) float32 in [0, 1] (a copy)."""
+    return _test_images()[i].copy()
+
+
+@cache
+def _blank(size: tuple[int, int]) -> bytes:
+    return png(np.zeros((size[1], size[0], 4), np.uint8))
 
 
 def png(image: np.ndarray | None = None, size: tuple[int, int] = (280, 280)) -> bytes:
     """A PNG: `image` (uint8 RGBA or grey) or a blank canvas of `size` (width, height)."""
     if image is None:
-        image = np.zeros((size[1], size[0], 4), np.uint8)
+        return _blank(size)
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "PNG")
     return buffer.getvalue()
