@@ -2,6 +2,8 @@
 #   make run     the app (builds .venv with the runtime requirements on first use)
 #   make test    the test suite (builds/updates .venv with the dev requirements)
 #   make lint    ruff check .
+#   make serve   N Streamlit replicas behind HAProxy over one PostgreSQL (REPLICAS=2; Ctrl-C
+#                stops all; SERVE_ARGS="--port 8080" and the rest: python -m deploy.serve -h)
 # .venv is rebuilt only when requirements*.txt or pyproject.toml are newer than its stamp
 # files, so a second call starts at once. Extra arguments: make run ARGS="--server.port 8502",
 # make test PYTEST_ARGS="tests/test_scripts.py -x". Another interpreter: make PYTHON=python3.12.
@@ -11,11 +13,13 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 PYTEST_ARGS ?=
+REPLICAS ?= 2
+SERVE_ARGS ?=
 
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 
-.PHONY: run test lint venv venv-dev clean-venv
+.PHONY: run test lint serve venv venv-dev clean-venv
 
 run: $(RUN_STAMP)
 	$(BIN)/python -m streamlit run app.py $(ARGS)
@@ -25,6 +29,11 @@ test: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
+
+# HAProxy and PostgreSQL come from Debian's packages; deploy/serve.py installs what is missing
+# (as root, like .ci/run installs chromium) or says how.
+serve: $(RUN_STAMP)
+	$(BIN)/python -m deploy.serve --replicas $(REPLICAS) $(SERVE_ARGS)
 
 venv: $(RUN_STAMP)
 
