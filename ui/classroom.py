@@ -19,7 +19,13 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from explorer.classroom.api import CODE_ALPHABET, CODE_LENGTH, StoreError
+from explorer.classroom.api import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    BadSubmission,
+    NotAllowed,
+    StoreError,
+)
 from explorer.errors import ExplainedError
 from ui import safe_text
 
@@ -138,6 +144,10 @@ def flush() -> str | None:
         try:
             drawing_id = class_store().submit(code, student(), item["label"], item["image28"],
                                               item["png"], item["logits"])
+        except (BadSubmission, NotAllowed) as err:  # refused for good: trying again can't help
+            log.warning("class %s: a drawing was refused: %s", code, err)
+            pending.pop(0)
+            return safe_text.explain(err)
         except ExplainedError as err:  # StoreError, RateLimited, NoSuchClass: kept, told
             log.info("class %s: a drawing is not saved yet: %s", code, err)
             return safe_text.explain(err)

@@ -423,6 +423,7 @@ def draw(page, points, steps: int = 6, offset: tuple[float, float] = (0.0, 0.0),
         page.mouse.move(x, y, steps=steps)
     page.mouse.up()
 
+
 def use_your_model(page, url: str, path: Path, timeout: float) -> None:
     """Upload `path` on the Your model page, wait for its diagnosis, draw on it.
 

@@ -103,8 +103,8 @@ def show(report: ClassReport | None, by_id: dict, code: str) -> None:
                         f"{mine.mnist_t:.2f}" if mine.mnist_t else None)
     st.markdown(widgets.markdown_table([_row(m) for m in report.models]))
     left, right = st.columns(2)
-    widgets.chart(confusion_figure(report.confusion, title=f"{report.model} on the class: "
-                                   "true (rows) against predicted"), "class_confusion", where=left)
+    widgets.chart(confusion_figure(report.confusion, title=f"{report.model} on the class"),
+                  "class_confusion", where=left)
     widgets.chart(reliability_figure(report.reliability, title="Reliability on the class"),
                   "class_reliability", where=right)
     mistakes(report, by_id, code)

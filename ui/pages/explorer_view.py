@@ -211,9 +211,11 @@ def class_submit(image28: np.ndarray, canvas_rgba: np.ndarray | None) -> None:
     code = classroom.joined()
     st.markdown(f"**Class `{code}`**: which digit did you draw? One tap submits it.")
     tapped = None
-    for digit, col in enumerate(st.columns(10, gap="small")):
-        if col.button(str(digit), key=f"class_drew_{digit}", help=f"I drew a {digit}"):
-            tapped = digit
+    for row in (range(5), range(5, 10)):  # two rows of five: a digit stays readable
+        for digit, col in zip(row, st.columns(5, gap="small")):
+            if col.button(str(digit), key=f"class_drew_{digit}", help=f"I drew a {digit}",
+                          width="stretch"):
+                tapped = digit
     if tapped is not None:
         if classroom.already_submitted(image28):
             st.info("This drawing is already in the class: clear and draw another.")
