@@ -166,11 +166,17 @@ class SqlStore:
         """Store one drawing with the digit its student tapped; its id.
 
         BadSubmission for anything forged or broken, NoSuchClass, RateLimited, or StoreError
-        ("Not saved yet: ...") when the database can't take it now.
+        ("Not saved yet: ...") when the database can't take it now. The same image from the
+        same student again is the drawing already stored (its id): submitting is idempotent.
         """
         row = self._checked_row(student, label, image28, canvas_png, logits)
         with answering(SAVE), self._writer.begin() as conn:
             row["code"] = self._known(conn, code, lock=True)
+            same = conn.scalar(select(drawings.c.id).where(
+                drawings.c.code == row["code"], drawings.c.student == row["student"],
+                drawings.c.image28 == row["image28"]).limit(1))
+            if same is not None:  # NB: a retry (a tap in flight when its replica died)
+                return int(same)
             row["created"] = now = self._clock()
             self._check_rate(conn, row["code"], row["student"], now)
             return conn.execute(insert(drawings).values(**row)).inserted_primary_key[0]
