@@ -12,10 +12,18 @@ import numpy as np
 import pytest
 
 from explorer import load_model, predict_logits
-from explorer.classroom.api import ClassInfo, Drawing, NoSuchClass, RateLimited, StoreError
+from explorer.classroom.api import (
+    ClassInfo,
+    Drawing,
+    NoSuchClass,
+    NotAllowed,
+    RateLimited,
+    StoreError,
+)
 from explorer.classroom.checks import quantized
 from explorer.model import registry
 from tests.apptest import (
+    app,
     assert_clean,
     canvas_from_digit,
     chart_keys,
@@ -85,7 +93,7 @@ class FakeStore:
 
     def delete_class(self, code, teacher_token):
         if self.classes.get(code) != teacher_token:
-            return 0
+            raise NotAllowed("That is not this class's teacher key.")
         self.classes.pop(code)
         gone = [d for d in self.rows if d.code == code]
         self.rows = [d for d in self.rows if d.code != code]
@@ -230,3 +238,22 @@ def test_the_real_sqlite_store_behind_the_pages(canvas, monkeypatch, tmp_path):
     assert metric(teacher, "Drawings") == "1"
     (drawing,) = open_store(url).drawings(info.code)  # a fresh connection: it is on disk
     assert drawing.label == 8 and set(drawing.logits) == set(registry.names())
+
+
+def test_a_teacher_sent_to_another_replica_gets_the_view_back_by_the_link(canvas, store):
+    teacher, info = teacher_starts(store)
+    assert teacher.query_params["teach"] in (info.code, [info.code])
+    again = app()  # a new session: what a failover to another replica starts
+    again.query_params["teach"] = info.code
+    again.run()
+    again.switch_page(PAGE).run()
+    assert_clean(again)
+    assert metric(again, "Drawings") == "0" and any(f"`{info.code}`" in m.value
+                                                    for m in again.markdown)
+    again.toggle(key="class_confirm_delete").set_value(True).run()
+    again.text_input(key="class_teacher_key").input("not the key").run()
+    again.button(key="class_delete").click().run()
+    assert info.code in store.classes and again.warning  # the link alone can't delete
+    again.text_input(key="class_teacher_key").input(info.teacher_token).run()
+    again.button(key="class_delete").click().run()
+    assert info.code not in store.classes

@@ -33,6 +33,7 @@ log = logging.getLogger("digit_explorer")
 CLASS_KEY, STUDENT_KEY = "_class_code", "_class_student"  # plain keys: this browser's class
 PENDING_KEY = "_class_pending"  # plain key: submissions not saved yet, oldest first
 TEACHER_KEY = "_class_teacher"  # plain key: the ClassInfo of the class this browser started
+WATCH_KEY = "_class_watch"  # plain key: a class whose view this browser shows (link ?teach=)
 SUBMITTED_KEY = "_class_submitted"  # plain key: ids this student's drawings got, newest last
 DIGESTS_KEY = "_class_digests"  # plain key: digests of the drawings submitted or pending
 TOKEN_CHARS = 12
@@ -154,3 +155,13 @@ def flush() -> str | None:
         st.session_state.setdefault(SUBMITTED_KEY, []).append(drawing_id)
         pending.pop(0)
     return None
+
+
+def watched() -> str | None:
+    """The class whose view this browser shows: the one it started, or the link's ?teach=.
+
+    NB: the link brings a teacher back to the view after a failover to another replica; it
+    shows the class, and deleting it still needs the teacher's key.
+    """
+    info = st.session_state.get(TEACHER_KEY)
+    return info.code if info is not None else st.session_state.get(WATCH_KEY)

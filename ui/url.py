@@ -90,6 +90,7 @@ _FIELDS = (  # key, check (None: unusable), what a usable value is
     ("example", _example, lambda _: f"an MNIST test index from 0 to {N_TEST - 1}"),
     ("class", _class, lambda _: "a class code of five letters and digits"),
     ("me", _student, lambda _: "a student token"),
+    ("teach", _class, lambda _: "a class code of five letters and digits"),
 )
 
 
@@ -116,6 +117,8 @@ def read_once() -> None:
         st.session_state[classroom.STUDENT_KEY] = view["me"]
     if "class" in view:
         classroom.join(view["class"])
+    if "teach" in view:
+        st.session_state[classroom.WATCH_KEY] = view["teach"]
 
 
 def show_problems() -> None:
@@ -141,5 +144,7 @@ def write() -> None:
         view["example"] = str(index)
     if classroom.joined():  # the class and who this student is survive a reconnect
         view.update({"class": classroom.joined(), "me": classroom.student()})
+    if classroom.watched():
+        view["teach"] = classroom.watched()
     if {key: st.query_params.get(key) for key in st.query_params} != view:
         st.query_params.from_dict(view)

@@ -10,11 +10,13 @@ from __future__ import annotations
 import streamlit as st
 
 from explorer.classroom.api import StoreError
+from explorer.errors import ExplainedError
 from ui import classroom, safe_text, state, widgets
 from ui.pages import class_view as view
 
 CODE_INPUT_KEY = "class_code_input"
 CONFIRM_KEY = "class_confirm_delete"
+KEY_INPUT_KEY = "class_teacher_key"
 
 
 def start_class() -> None:
@@ -25,19 +27,37 @@ def start_class() -> None:
 
 
 def delete_class() -> None:
+    """Delete the class with the key this browser holds, or the one typed in."""
     info = st.session_state.get(classroom.TEACHER_KEY)
-    classroom.class_store().delete_class(info.code, info.teacher_token)
-    st.session_state[classroom.TEACHER_KEY] = None
+    code = classroom.watched()
+    token = info.teacher_token if info is not None else st.session_state.get(KEY_INPUT_KEY)
+    try:
+        classroom.class_store().delete_class(code, str(token or ""))
+    except ExplainedError as err:  # NotAllowed: not this class's key
+        st.session_state["_class_delete_error"] = safe_text.explain(err)
+        return
+    for key in (classroom.TEACHER_KEY, classroom.WATCH_KEY):
+        st.session_state[key] = None
+    st.query_params.clear()
 
 
-def teacher(info) -> None:
+def teacher(code: str) -> None:
     """The teacher's screen: the invitation, the live view, delete the class."""
-    view.invitation(info.code)
+    st.query_params["teach"] = code  # NB: a failover to another replica brings the view back
+    view.invitation(code)
+    info = st.session_state.get(classroom.TEACHER_KEY)
+    if info is not None:
+        with st.expander("Teacher key (keep it to delete the class from another browser)"):
+            st.code(info.teacher_token, language=None)
     st.divider()
-    view.live_view(info.code)
+    view.live_view(code)
     st.divider()
     if st.toggle("Delete the whole class (every drawing, for good)", key=CONFIRM_KEY):
+        if info is None:
+            st.text_input("Teacher key", key=KEY_INPUT_KEY, type="password")
         st.button("Delete it now", key="class_delete", type="primary", on_click=delete_class)
+    if st.session_state.get("_class_delete_error"):
+        st.warning(st.session_state.pop("_class_delete_error"), icon=":material/key_off:")
 
 
 def student(code: str) -> None:
@@ -82,9 +102,8 @@ def lobby() -> None:
 @widgets.guarded
 def main() -> None:
     st.header("Class")
-    info = st.session_state.get(classroom.TEACHER_KEY)
-    if info is not None:
-        teacher(info)
+    if classroom.watched():
+        teacher(classroom.watched())
     elif classroom.joined():
         student(classroom.joined())
     else:
