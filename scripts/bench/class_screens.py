@@ -42,9 +42,9 @@ def start_class(page, url: str, timeout: float) -> str:
     """The teacher opens the Class page and starts a class; its code."""
     page.goto(f"{url.rstrip('/')}/class_page", wait_until="domcontentloaded")
     page.get_by_role("button", name="Start a class").click(timeout=timeout * 1000)
-    heading = page.locator("h2", has_text="Class code").first
-    heading.wait_for(timeout=timeout * 1000)
-    return heading.inner_text().split(":")[-1].strip()
+    code = page.get_by_text("Class code", exact=True).locator("xpath=following-sibling::div")
+    code.first.wait_for(timeout=timeout * 1000)
+    return code.first.inner_text().strip()
 
 
 def draw_digit(page, digit: int, rng: np.random.Generator) -> None:
@@ -119,6 +119,8 @@ def shoot(teacher, out: Path) -> None:
     browser.wait_quiet(teacher)
     teacher.screenshot(path=str(out / "class-view.png"), full_page=True)
     teacher.get_by_text("Presentation mode").click()
+    teacher.wait_for_function("() => getComputedStyle(document.documentElement).fontSize "
+                              "=== '22px'", timeout=30_000)  # ui.widgets.PRESENTATION_CSS
     browser.wait_quiet(teacher)
     teacher.screenshot(path=str(out / "class-view-presentation.png"), full_page=False)
     print(f"screenshots in {out}", flush=True)

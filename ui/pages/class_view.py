@@ -36,7 +36,9 @@ def invitation(code: str) -> None:
     link = join_link(code)
     big = live.presenting()
     left, right = st.columns([2, 1])
-    left.markdown(f"## Class code: `{code}`")
+    size = "4.5rem" if big else "3rem"  # NB: the code is read from the back of the room
+    left.html(f"<div style='font-size:1.2rem'>Class code</div><div style='font-size:{size};"
+              f"font-weight:700;letter-spacing:0.15em;font-family:monospace'>{code}</div>")
     left.markdown(f"Students open {safe_text.literal(link, 80)} or scan the code, then draw "
                   "on the Explorer and tap the digit they drew. No names are stored.")
     right.image(qr_png(link, 12 if big else 6), caption="Scan to join")
