@@ -22,7 +22,7 @@ from scripts.bench.browser import SHAPES
 from scripts.bench.st_client import Run, Session, SessionLost, as_json, canvas_value
 
 DIGITS = [shape for shape in SHAPES if shape.isdigit()]
-CODE = re.compile(r"Class code: `(\w+)`")
+CODE = re.compile(r"[?&]class=(\w+)")  # the join link the teacher's page shows
 RECONNECT_TRIES = 8  # the frontend retries with backoff; so do we (0.5 s, doubling to 4 s)
 
 
