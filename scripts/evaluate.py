@@ -1,10 +1,16 @@
 """Re-measure checkpoints on the MNIST test set and on drawn digits; warn on drift.
 
     python scripts/evaluate.py cnn mlp mlp_softmax
+    python scripts/evaluate.py /tmp/cnn2 --json /tmp/cnn2.json   # a new run, figures kept
+
+The drawn and style sets are generated with a fixed seed from tables, fonts and seeds that
+training never uses (explorer/inputs/styles.py, synth.py): measure on them, never pick by them.
 """
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +19,8 @@ from explorer.inputs.data import load_test_float
 from explorer.inputs.drawn import drawn_canvases
 from explorer.inputs.preprocess import canvas_to_mnist, naive_resize
 from explorer.lab.evaluation import confusion_matrix, metrics_block
+from explorer.maths.calibration import ece
+from explorer.maths.confidence import softmax
 from explorer.model import registry
 
 COMPARED = ("accuracy", "nll", "ece", "nll_fitted_t", "ece_fitted_t")
@@ -60,15 +68,22 @@ def drawn_sets(n_mnist: int, n_strokes: int, seed: int, n_styles: int = 0) -> di
 
 
 def drawn_figures(loaded, sets: dict) -> dict:
-    """Accuracy on drawn digits with the app's preprocessing and with a naive resize."""
-    out = {}
+    """Accuracy on drawn digits with the app's preprocessing and with a naive resize; ECE at
+    the fitted T on the drawn sets with the app's preprocessing ("ece_fitted_t")."""
+    out, temperature = {}, loaded.meta["temperature"]
     for label, (images, labels, kinds) in sets.items():
-        correct = predict_logits(loaded, images).argmax(1) == labels
+        logits = predict_logits(loaded, images)  # raw, as metrics_block reads them (and T)
+        correct = logits.argmax(1) == labels
         groups = {"mnist": kinds == "mnist", "strokes": kinds == "strokes",
                   "styles": np.char.startswith(kinds.astype(str), "style: ")}
         groups.update({k: kinds == k for k in sorted(set(kinds)) if k.startswith("style: ")})
         out[label] = {k: float(correct[m].mean()) for k, m in groups.items() if m.any()}
         out[label]["all"] = float(correct.mean())
+        if label == "MNIST-style preprocessing":
+            out["ece_fitted_t"] = {
+                k: float(ece(softmax(logits[m], temperature), labels[m]))
+                for k, m in {"all": np.ones(len(labels), bool), **groups}.items()
+                if m.any() and not k.startswith("style: ")}
     return out
 
 
@@ -87,6 +102,9 @@ def evaluate(name: str, tolerance: float, drawn: dict | None, drawn_what: str = 
         result["drawn"] = drawn_figures(loaded, drawn)
         print(f"drawn digits ({drawn_what}):")
         for label, acc in result["drawn"].items():
+            if label == "ece_fitted_t":
+                print("  ECE at the fitted T: " + "  ".join(f"{k} {v:.2%}" for k, v in acc.items()))
+                continue
             print(f"  {label:28} all {acc['all']:.2%}   redrawn MNIST {acc['mnist']:.2%}"
                   f"   strokes {acc['strokes']:.2%}   styles {acc.get('styles', np.nan):.2%}")
             styles = [k for k in acc if k.startswith("style: ")]
@@ -104,11 +122,15 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="largest difference from the metadata that is not a warning")
     p.add_argument("--drawn-mnist", type=int, default=2000, help="redrawn MNIST test digits")
     p.add_argument("--drawn-strokes", type=int, default=1000, help="hand-made stroke digits")
-    p.add_argument("--drawn-styles", type=int, default=1400,
-                   help="styles MNIST lacks: thin, thick, blocky; open/closed 4, crossed 7, "
-                   "European 1")
+    p.add_argument("--drawn-styles", type=int, default=2200,
+                   help="style digits (explorer/inputs/styles.py, 22 kinds in turn): forms "
+                   "(European and serif 1, crossed 7, Z-bar, looped and plain 2, slashed and "
+                   "dotted 0, open and closed 4, closed 9), printed, pixel font, thin, thick, "
+                   "mouse jitter, slant and rotation, very small, very large, off-centre, low "
+                   "resolution, blocky")
     p.add_argument("--seed", type=int, default=0, help="seed of the drawn test set")
     p.add_argument("--no-drawn", action="store_true", help="skip the drawn-digit test")
+    p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     return p.parse_args(argv)
 
 
@@ -118,7 +140,10 @@ def main(argv=None) -> dict:
                                                   args.seed, args.drawn_styles)
     what = (f"seed {args.seed}; {args.drawn_mnist} redrawn MNIST + {args.drawn_strokes} "
             f"strokes + {args.drawn_styles} styles")
-    return {name: evaluate(name, args.tolerance, drawn, what) for name in args.checkpoints}
+    result = {name: evaluate(name, args.tolerance, drawn, what) for name in args.checkpoints}
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    return result
 
 
 if __name__ == "__main__":

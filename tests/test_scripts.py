@@ -17,7 +17,11 @@ def test_evaluate_reproduces_metadata_and_measures_drawn_digits(capsys):
     out = capsys.readouterr().out
     assert "WARNING" not in out and "confusion matrix" in out and "per-class accuracy" in out
     drawn = result["mlp"]["drawn"]
-    assert set(drawn) == {"MNIST-style preprocessing", "naive whole-canvas resize"}
+    assert set(drawn) == {"MNIST-style preprocessing", "naive whole-canvas resize",
+                          "ece_fitted_t"}
+    # ECE at the checkpoint's own T, on the drawings the app preprocesses, per group
+    assert set(drawn["ece_fitted_t"]) == {"all", "mnist", "strokes", "styles"}
+    assert all(0 <= v <= 1 for v in drawn["ece_fitted_t"].values())
     assert {"styles", "style: thin", "style: blocky", "style: crossed 7",
             "style: European 1"} <= set(drawn["MNIST-style preprocessing"])
     assert drawn["MNIST-style preprocessing"]["all"] > drawn["naive whole-canvas resize"]["all"]
