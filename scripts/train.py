@@ -18,8 +18,14 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+try:
+    from scripts import train_args
+except ImportError:  # run as `python scripts/train.py`: scripts/ is on the path itself
+    import train_args
+
 from explorer.inputs.augment import AugmentConfig, random_augment
 from explorer.inputs.data import DataError, load_mnist, load_test_split, split_train_val
+from explorer.inputs.synth import SynthConfig, synth_digits
 from explorer.lab.evaluation import metrics_block, own_probs_block, temperature_from_val
 from explorer.lab.replay import half_state, record_replay, snapshot_epochs
 from explorer.lab.testset_logits import write_test_logits
@@ -28,15 +34,7 @@ from explorer.model.checkpoint_guard import refusal
 from explorer.model.checkpoints import choose_device, save_checkpoint
 from explorer.model.heads import TASKS, Task, compose_pairs, head_metrics, random_pairs, scoring_set
 from explorer.model.inference import model_logits, model_outputs
-from explorer.model.registry import (
-    CLASSIFY,
-    DEFAULT,
-    build_model,
-    config_dict,
-    get_arch,
-    names,
-    the,
-)
+from explorer.model.registry import CLASSIFY, build_model, config_dict, get_arch
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,22 @@ class TrainConfig:
     n_val: int
     dry_run: bool = False
     snapshots: int = 0  # how many epochs to keep the weights of (0: none); explorer.lab.replay
+    n_synth: int = 0  # synthetic digits added to the training images (explorer.inputs.synth)
+    n_synth_val: int = 0  # synthetic digits of another seed, to watch (never to pick by)
+
+
+SYNTH_VAL_SEED = 1000  # NB: added to the run's seed: the synthetic validation digits' own
+
+
+def synthetic(cfg: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, labels, validation images, labels) of synthetic digits, uint8 28×28."""
+    start = time.perf_counter()
+    x_s, y_s = synth_digits(cfg.n_synth, cfg.seed)
+    x_sv, y_sv = synth_digits(cfg.n_synth_val, cfg.seed + SYNTH_VAL_SEED)
+    if cfg.n_synth:
+        print(f"{cfg.n_synth:,} + {cfg.n_synth_val:,} synthetic digits drawn and preprocessed "
+              f"in {time.perf_counter() - start:.0f} s", flush=True)
+    return x_s, y_s, x_sv, y_sv
 
 
 def task_of(cfg: TrainConfig) -> Task:
@@ -94,15 +108,15 @@ def run_epoch(model, opt, sched, x, y, cfg: TrainConfig, gen, device, desc) -> d
     return {"train_loss": total_loss / seen, "train_acc": total_correct / seen}
 
 
-def val_figures(model, x_val, y_val, cfg: TrainConfig, device) -> dict:
-    """Validation loss (as training sees it) and accuracy."""
+def val_figures(model, x_val, y_val, cfg: TrainConfig, device, prefix: str = "val") -> dict:
+    """Validation loss (as training sees it) and accuracy, keyed `prefix`_loss, _acc."""
     model.eval()
     task = task_of(cfg)
-    images, labels = scoring_set(task, x_val.cpu().numpy(), y_val.cpu().numpy(), cfg.seed)
+    images, labels = scoring_set(task, np.asarray(x_val), np.asarray(y_val), cfg.seed)
     outputs = torch.from_numpy(model_outputs(model, images, device, task.width))
     labels = torch.from_numpy(labels).long()
-    return {"val_loss": task.loss(outputs, labels).item(),
-            "val_acc": task.correct(outputs, labels).float().mean().item()}
+    return {f"{prefix}_loss": task.loss(outputs, labels).item(),
+            f"{prefix}_acc": task.correct(outputs, labels).float().mean().item()}
 
 
 def train(cfg: TrainConfig, x, y, device,
@@ -111,12 +125,13 @@ def train(cfg: TrainConfig, x, y, device,
 
     `states`: filled with float16 weights at replay.snapshot_epochs when cfg.snapshots.
     """
+    x_s, y_s, x_sv, y_sv = synthetic(cfg)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     tr, va = split_train_val(len(x), cfg.n_val, cfg.seed)
-    x_t = torch.from_numpy(x).to(device)
-    y_t = torch.from_numpy(y).to(device)
-    x_tr, y_tr, x_va, y_va = x_t[tr[:cfg.n_train]], y_t[tr[:cfg.n_train]], x_t[va], y_t[va]
+    x_tr = torch.from_numpy(np.concatenate([x[tr[:cfg.n_train]], x_s])).to(device)
+    y_tr = torch.from_numpy(np.concatenate([y[tr[:cfg.n_train]], y_s])).to(device)
+    x_va, y_va = x[va], y[va]
     model = build_model(cfg.arch).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = 3 if cfg.dry_run else (len(x_tr) + cfg.batch_size - 1) // cfg.batch_size
@@ -129,11 +144,15 @@ def train(cfg: TrainConfig, x, y, device,
         row = {"epoch": epoch, **run_epoch(model, opt, sched, x_tr, y_tr, cfg, gen, device,
                                            f"{cfg.arch} epoch {epoch}/{cfg.epochs}")}
         row.update(val_figures(model, x_va, y_va, cfg, device))
+        if cfg.n_synth_val:
+            row.update(val_figures(model, x_sv, y_sv, cfg, device, "val_synth"))
         history.append(row)
         if states is not None and epoch in keep:
             states[epoch] = half_state(model)
         print(f"epoch {epoch:3d}  train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f}"
-              f"  val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}", flush=True)
+              f"  val loss {row['val_loss']:.4f} acc {row['val_acc']:.4f}"
+              + (f"  synthetic val acc {row['val_synth_acc']:.4f}" if cfg.n_synth_val else ""),
+              flush=True)
     return model.eval(), history, time.perf_counter() - start
 
 
@@ -159,7 +178,8 @@ def finish(model, cfg: TrainConfig, x, y, device, history, seconds) -> tuple[dic
             arch.description, "outputs_logits": arch.outputs_logits, "task": arch.task,
             "train": {**asdict(cfg), "seconds": round(seconds, 1), "device": str(device),
                       "augmentation": asdict(AugmentConfig().scaled(cfg.augment_strength))
-                      if cfg.augment else None},
+                      if cfg.augment else None,
+                      "synthetic": asdict(SynthConfig()) if cfg.n_synth else None},
             "temperature": fit["temperature"], "metrics": metrics, "history": history}
     if not arch.outputs_logits and arch.task == CLASSIFY:
         metrics["test_own_probs"] = own_probs_block(test_outputs, test_y)
@@ -192,60 +212,6 @@ def print_summary(out: Path, meta: dict) -> None:
     print(f"{'test ECE':14}{t['ece']:>10.2%}{t['ece_fitted_t']:>10.2%}")
 
 
-def _per_arch(what) -> str:
-    """"mlp 40, cnn 20, ..." of one registry training default, for the help text."""
-    return ", ".join(f"{name} {what(get_arch(name).train)}" for name in names(None))
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--arch", choices=names(None), default=the(DEFAULT),
-                   help="architecture; each one's own epochs/lr/augment strength: "
-                   + _per_arch(lambda t: f"{t.epochs}/{t.lr:g}/{t.augment_strength:g}"))
-    p.add_argument("--epochs", type=_positive_int, default=None,
-                   help="epochs; None means the arch's own: " + _per_arch(lambda t: t.epochs))
-    p.add_argument("--batch-size", type=int, default=128, help="images per step")
-    p.add_argument("--lr", type=float, default=None,
-                   help="peak one-cycle learning rate; None means the arch's own: "
-                   + _per_arch(lambda t: f"{t.lr:g}"))
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="AdamW weight decay")
-    p.add_argument("--seed", type=int, default=1, help="seed for split, init and batches")
-    p.add_argument("--val-size", type=int, default=5000,
-                   help="images held out of the 60,000 for validation and fitting T")
-    p.add_argument("--augment-strength", type=float, default=None,
-                   help="scale of the canvas-like distortions; None means the arch's own: "
-                   + _per_arch(lambda t: f"{t.augment_strength:g}"))
-    p.add_argument("--no-augment", action="store_true", help="train on plain MNIST")
-    p.add_argument("--data-dir", default=None,
-                   help="MNIST root (holding MNIST/raw/); None means $MNIST_ROOT, then data/")
-    p.add_argument("--out", default=None,
-                   help="checkpoint folder; None means checkpoints/ARCH "
-                   "($EXPLORER_CHECKPOINT_DIR/ARCH if set), or a fresh temporary folder "
-                   "for --dry-run")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite the checkpoint already in the output folder (never with "
-                   "--dry-run)")
-    p.add_argument("--device", default=None,
-                   help="None means $EXPLORER_DEVICE, then cuda, mps, cpu")
-    p.add_argument("--snapshots", type=Path, default=None, metavar="DIR",
-                   help="also keep the weights (float16) at a few epochs from 0 (untrained) "
-                   "to the last, with their test figures, in DIR (explorer/lab/replay.py)")
-    p.add_argument("--snapshot-count", type=_positive_int, default=12,
-                   help="at most this many snapshot epochs with --snapshots")
-    p.add_argument("--dry-run", action="store_true",
-                   help="1 epoch of 3 batches end to end, evaluated on 1,000 test images; "
-                   "writes to a fresh temporary folder unless --out, never into checkpoints/")
-    return p.parse_args(argv)
-
-
 def fail(message: str):
     """Refuse in one line on stderr and exit with status 2 (argparse's), no traceback."""
     print(f"train.py: error: {message}", file=sys.stderr, flush=True)
@@ -257,6 +223,10 @@ def check_out(out: Path | None, args: argparse.Namespace) -> None:
     message = refusal(out, args.dry_run, args.force)
     if message:
         fail(message)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    return train_args.parse_args(argv, __doc__.splitlines()[0])
 
 
 def main(argv=None) -> dict:
@@ -278,11 +248,16 @@ def main(argv=None) -> dict:
     except DataError as err:
         fail(str(err))
     n_val = min(args.val_size, len(x) // 5) if args.dry_run else args.val_size
+    fraction = arch.train.synth_fraction if args.synth_fraction is None else args.synth_fraction
+    n_synth = int(round(fraction * (len(x) - n_val)))
+    if args.dry_run:  # NB: 3 batches: drawing thousands of digits would be most of the run
+        n_synth = min(n_synth, 3 * args.batch_size)
     cfg = TrainConfig(args.arch, 1 if args.dry_run else (args.epochs or arch.train.epochs),
                       args.batch_size, arch.train.lr if args.lr is None else args.lr,
                       args.weight_decay, args.seed, strength > 0, strength,
                       len(x) - n_val, n_val, args.dry_run,
-                      args.snapshot_count if args.snapshots else 0)
+                      args.snapshot_count if args.snapshots else 0, n_synth,
+                      min(args.synth_val, n_synth))
     states = {} if args.snapshots else None
     model, history, seconds = train(cfg, x, y, device, states)
     meta, test_logits = finish(model, cfg, x, y, device, history, seconds)

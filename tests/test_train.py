@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from torchvision.datasets import MNIST
 
 from explorer import load_model, predict_logits
 from explorer.inputs.data import load_mnist, split_train_val
+from explorer.inputs.synth import SynthConfig
 from explorer.maths.calibration import nll
 from explorer.maths.confidence import softmax
 from explorer.model import checkpoint_paths, checkpoints
@@ -90,11 +92,25 @@ def test_same_seed_same_weights(fake_mnist_root, tmp_path):
     assert a["weights_sha256"] == b["weights_sha256"] != c["weights_sha256"]
 
 
+def test_synthetic_digits_join_the_training_set_and_are_recorded(fake_mnist_root, tmp_path):
+    args = TINY + ["--data-dir", str(fake_mnist_root), "--synth-val", "20"]
+    meta = train.main(args + ["--out", str(tmp_path / "s"), "--synth-fraction", "0.5"])
+    assert meta["train"]["n_synth"] == round(0.5 * meta["train"]["n_train"]) > 0
+    assert meta["train"]["n_train"] + meta["train"]["n_val"] == 1200  # fake MNIST alone
+    assert meta["train"]["synthetic"] == json.loads(json.dumps(asdict(SynthConfig())))
+    assert meta["train"]["n_synth_val"] == 20 and "val_synth_acc" in meta["history"][0]
+    plain = train.main(args + ["--out", str(tmp_path / "p"), "--synth-fraction", "0"])
+    assert plain["train"]["n_synth"] == 0 and plain["train"]["synthetic"] is None
+    assert "val_synth_acc" not in plain["history"][0]
+    assert plain["weights_sha256"] != meta["weights_sha256"]  # same seed: the data differ
+
+
 def test_help_shows_defaults(capsys):
     with pytest.raises(SystemExit):
         train.main(["--help"])
     text = capsys.readouterr().out
-    assert "--arch" in text and "(default: 128)" in text and "cnn 20" in text
+    assert "--arch" in text and "(default: 128)" in text
+    assert f"cnn {get_arch('cnn').train.epochs}" in text
     flat = " ".join(text.split())
     for name in names(None):  # every registered arch's own defaults, from the registry
         t = get_arch(name).train
