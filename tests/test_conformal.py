@@ -85,6 +85,15 @@ def test_verdict_marks_with_an_energy_cut_by_hand():
     assert [(share, error) for _, share, error in marks] == [(1.0, 0.6), (0.4, 0.5)]
 
 
+def test_verdict_marks_with_the_not_a_digit_verdict_by_hand():
+    """Given the detector's flags, they alone decide "not a digit": the energy cut is unused."""
+    logits, labels = _verdict_images()
+    flags = np.array([False, True, False, False, True])  # B and E: wrong answers, abstained on
+    marks = verdict_marks(logits, labels, Thresholds(confident=0.75, max_energy=-100.0), flags)
+    # Answered A, C, D (D wrong); confident among them: A alone, right.
+    assert [(share, error) for _, share, error in marks] == [(0.6, 1 / 3), (0.2, 0.0)]
+
+
 def _calibrated_model(n: int, seed: int):
     """Probabilities from random logits, labels drawn from them: a calibrated 'model'."""
     rng = np.random.default_rng(seed)

@@ -242,6 +242,21 @@ def test_compare_shows_one_block_per_model():
     assert sent, "no disagreements shown"
 
 
+def test_compare_gives_every_model_the_explorers_not_a_digit_verdict():
+    """A smiley: each model still answers a digit, and each verdict is the detector's."""
+    need_checkpoints("mlp", "cnn")
+    from explorer.inputs.doodles import make_doodles
+    from explorer.lab.ood import not_a_digit
+    images, kinds = make_doodles(11, seed=5, family="test")
+    smiley = images[list(kinds).index("face")]
+    at = open_page("compare", "mlp", image28=smiley)
+    assert not at.exception
+    assert all(p in [str(d) for d in range(10)] for p in metrics(at, "Prediction"))
+    flagged = bool(not_a_digit("cnn", smiley[None])[0])
+    badges = [m.value for m in at.markdown if "not a digit" in m.value]
+    assert flagged and len(badges) == len(shipped())
+
+
 def shown_examples_compare(at: AppTest) -> list[int]:
     return [int(m[1]) for m in (re.search(r"#(\d+) · true", c.value) for c in at.caption) if m]
 

@@ -1,4 +1,4 @@
-"""Tests for explorer.lab.ood and scripts/ood_threshold.py."""
+"""explorer.lab.ood (scores, cuts, the not-a-digit verdict) and scripts/ood_threshold.py."""
 from __future__ import annotations
 
 import json
@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from explorer.inputs.data import load_test_float
+from explorer.lab.non_digits import NON_DIGIT_KINDS, make_non_digits
 from explorer.lab.ood import (
-    NON_DIGIT_KINDS,
+    DETECTOR_KEY,
     THRESHOLDS_PATH,
     auroc,
     energy_score,
     load_thresholds,
-    make_non_digits,
     msp_score,
     pick_threshold,
 )
@@ -28,6 +28,9 @@ from explorer.model.inference import predict_logits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
 import ood_threshold  # noqa: E402
+
+from explorer.inputs.doodles import DOODLE_KINDS  # noqa: E402
+from explorer.lab.detector import load_detector  # noqa: E402
 
 scores = arrays(np.float64, st.integers(1, 40),
                 elements=st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]) | st.floats(-5, 5))
@@ -116,39 +119,46 @@ def test_load_thresholds_missing_corrupt_and_roundtrip(tmp_path):
         load_thresholds("cnn", path)
 
 
-def test_script_writes_thresholds_that_keep_the_target(tmp_path, capsys):
+def test_script_measures_the_verdict_and_writes_what_the_app_reads(tmp_path, capsys):
     out = tmp_path / "ood.json"
-    results = ood_threshold.main(["--models", "cnn", "--save", "cnn", "--n-digits", "400",
-                                  "--n-non-digits", "50", "--n-drawn", "40", "--out", str(out)])
+    results = ood_threshold.main(["--models", "cnn", "mlp_softmax", "--save", "cnn",
+                                  "mlp_softmax", "--n-digits", "400", "--n-doodles", "44",
+                                  "--n-non-digits", "10", "--drawn-mnist", "20",
+                                  "--drawn-strokes", "10", "--drawn-styles", "22",
+                                  "--out", str(out)])
     printed = capsys.readouterr().out
-    assert "cnn" in printed and "AUROC" in printed
+    assert "cnn" in printed and "verdict" in printed and "hatching" in printed
     entry = load_thresholds("cnn", out)
-    assert entry["n_digits"] == 400 and entry["n_non_digits"] == 50
-    assert 0 < entry["msp"] <= 1 and entry["false_alarm"] <= 0.01 + 1e-9
-    # The app's rule (energy cut or a filled blob) flags at least what the energy cut does.
-    assert entry["verdict_detection"] >= entry["energy_detection"]
-    assert 0 <= entry["verdict_drawn_false_alarm"] <= 1
-    # By hand: keeping 99 % of 400 digits rejects 4, so each cut is the 5th least digit-like
-    # score of the first 400 test digits, from torch's softmax and logsumexp.
+    assert entry["n_digits"] == 400 and entry["n_doodles"] == 44
+    assert set(entry["verdict_by_kind"]) == set(DOODLE_KINDS)
+    # The verdict's cut is the detector's, picked on validation when it was trained.
+    _, meta = load_detector()
+    assert entry["detector"] == meta["threshold"] == load_thresholds(DETECTOR_KEY, out)["detector"]
+    assert entry["detector_sha256"] == meta["weights_sha256"]
+    # By hand: keeping 99 % of 400 digits rejects 4, so the energy cut (the comparison row)
+    # is the 5th least digit-like score of the first 400 test digits, from torch's logsumexp.
     z = torch.tensor(predict_logits(load_model("cnn", "cpu"), load_test_float()[0][:400]),
                      dtype=torch.float64)
-    msp, energy = torch.softmax(z, 1).max(1).values, -torch.logsumexp(z, 1)
-    assert entry["msp"] == pytest.approx(float(msp.sort().values[4]), rel=1e-9)
+    energy = -torch.logsumexp(z, 1)
     assert entry["energy"] == pytest.approx(float(energy.sort(descending=True).values[4]),
                                             rel=1e-9)
-    assert entry["msp"] == results["cnn"]["msp"]["threshold"]  # the file holds what it found
+    assert entry["energy"] == results["cnn"]["energy"]["threshold"]  # the file holds it
     assert entry["weights_sha256"] == load_model("cnn", "cpu").meta["weights_sha256"]
+    # The exhibit gets the verdict (the detector reads images) but no energy cut.
+    exhibit = load_thresholds("mlp_softmax", out)
+    assert "energy" not in exhibit and exhibit["detector"] == entry["detector"]
 
 
-@pytest.mark.parametrize("name", ["cnn", "mlp"])
-def test_shipped_thresholds_belong_to_the_shipped_weights(name):
-    """Retraining without rerunning scripts/ood_threshold.py would leave stale cuts."""
+@pytest.mark.parametrize("name", ["cnn", "mlp", "mlp_softmax"])
+def test_shipped_verdict_belongs_to_the_shipped_weights_and_meets_the_issue(name):
+    """Retraining without rerunning scripts/ood_threshold.py would leave stale figures."""
     entry = load_thresholds(name)
     assert entry is not None, f"{THRESHOLDS_PATH} lacks {name}: run scripts/ood_threshold.py"
     assert entry["weights_sha256"] == load_model(name, "cpu").meta["weights_sha256"]
-    assert 0 < entry["msp"] <= 1 and 0 <= entry["verdict_false_alarm"] <= 0.02
-    # Digits and plain non-digits really are told apart by the app's verdict rule.
-    assert entry["verdict_detection"] > 0.6 and entry["auroc_energy"] > 0.9
+    assert entry["detector_sha256"] == load_detector()[1]["weights_sha256"]
+    # Issue 22: at least 90 % of doodles caught, at most 2 % of real drawn digits flagged.
+    assert entry["verdict_detection"] >= 0.9 and entry["verdict_drawn_false_alarm"] <= 0.02
+    assert entry["verdict_false_alarm"] <= 0.02
 
 
 def test_verdict_thresholds_use_the_saved_energy_cut(tmp_path):

@@ -11,7 +11,8 @@ import numpy as np
 import streamlit as st
 
 from explorer.figures import outputs
-from explorer.inputs.data import load_test_split
+from explorer.inputs.data import load_test_float, load_test_split
+from explorer.lab.ood import NotADigit, not_a_digit, why_not_a_digit
 from explorer.lab.testset_logits import testset_logits as stored_or_computed_logits
 from explorer.model.checkpoints import CheckpointError, LoadedModel
 from explorer.yours.opened import YourModel
@@ -80,3 +81,25 @@ def load_models(names=None) -> tuple[dict[str, LoadedModel], dict[str, str]]:
     return loaded, errors
 
 
+
+
+# --- The "not a digit" verdict ---------------------------------------------------------------
+def not_a_digit_reason(model_name: str, image28) -> NotADigit | None:
+    """The verdict's reading of one image (explorer.lab.ood.why_not_a_digit), or None with a
+    warning when the detector is missing or broken: the page falls back to the energy cut."""
+    try:
+        return why_not_a_digit(model_name, np.asarray(image28)[None])[0]
+    except (FileNotFoundError, ValueError) as err:  # a broken install: say so, keep going
+        st.warning(f"The not-a-digit detector is unavailable ({safe_text.literal(str(err), 200)});"
+                   f" the verdict falls back to the model's energy cut.")
+        return None
+
+
+@st.cache_data(show_spinner="The not-a-digit verdict on the 10,000 test images…", max_entries=8)
+def testset_not_a_digit(model_name: str) -> np.ndarray | None:
+    """(10000,) bools: the verdict's "not a digit" on the shipped test split; None without a
+    detector."""
+    try:
+        return not_a_digit(model_name, load_test_float()[0])
+    except (FileNotFoundError, ValueError):
+        return None

@@ -1,4 +1,8 @@
-"""'Not a digit' scoring: MSP and energy scores, synthetic non-digits, thresholds, AUROC."""
+"""'Not a digit': the verdict (not_a_digit), its detector's cut, MSP and energy, thresholds, AUROC.
+
+NB: the verdict is the detector's (explorer.lab.detector), never the classifiers' softmax:
+their ten outputs stay what they are, and the page says why the verdict disagrees.
+"""
 from __future__ import annotations
 
 import json
@@ -7,18 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
-from explorer.inputs.preprocess import canvas_to_mnist
+from explorer.inputs.preprocess import is_blob
+from explorer.lab.detector import KIND, doodle_logits, load_detector
 from explorer.maths.confidence import Thresholds, energy, softmax
 
 THRESHOLDS_PATH = Path(__file__).parent / "ood_thresholds.json"
-NON_DIGIT_KINDS = ("noise", "blobs", "scribble", "letter", "dot")
-# Capitals that no reasonable reader would take for a digit.
-LETTERS = "AEFHKMNRWXY"
-CANVAS = 280  # the app's drawing canvas side, px
-FALLBACK_FONT = Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf")
-MAX_TRIES = 50
+DETECTOR_KEY = "_detector"  # the table's entry for the detector itself (no model's name)
 
 
 def msp_score(logits, temperature: float = 1.0) -> np.ndarray:
@@ -29,123 +28,6 @@ def msp_score(logits, temperature: float = 1.0) -> np.ndarray:
 def energy_score(logits, temperature: float = 1.0) -> np.ndarray:
     """Energy −T·logsumexp(z / T) (N,); higher means LESS digit-like."""
     return energy(logits, temperature)
-
-
-# --- synthetic non-digits ---------------------------------------------------------------
-
-def _noise(rng: np.random.Generator) -> np.ndarray:
-    """Uniform noise, sometimes sparse like salt, at a random brightness."""
-    density = rng.uniform(0.05, 1.0)
-    keep = rng.random((28, 28)) < density
-    return rng.random((28, 28)) * keep * rng.uniform(0.3, 1.0)
-
-
-def _blobs(rng: np.random.Generator) -> np.ndarray:
-    """One to three soft Gaussian blobs, scaled so the brightest pixel is 1."""
-    rows, cols = np.mgrid[0:28, 0:28]
-    image = np.zeros((28, 28))
-    for _ in range(rng.integers(1, 4)):
-        r, c = rng.uniform(4, 24, size=2)
-        sigma = rng.uniform(1.5, 6.0)
-        image += np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * sigma ** 2))
-    return image / image.max()
-
-
-def _walk_points(rng: np.random.Generator) -> list[tuple[float, float]]:
-    """A tangled random walk with some momentum, kept on the canvas."""
-    point, heading = rng.uniform(40, CANVAS - 40, size=2), rng.uniform(0, 2 * np.pi)
-    points = [tuple(point)]
-    for _ in range(rng.integers(8, 26)):
-        heading += rng.normal(0, 1.2)
-        point = np.clip(point + rng.uniform(25, 60) * np.array([np.cos(heading), np.sin(heading)]),
-                        10, CANVAS - 10)
-        points.append(tuple(point))
-    return points
-
-
-def _bezier_points(rng: np.random.Generator) -> list[tuple[float, float]]:
-    """Two to four chained cubic Bézier segments through random control points."""
-    t = np.linspace(0, 1, 40)[:, None]
-    start = rng.uniform(20, CANVAS - 20, size=2)
-    points = []
-    for _ in range(rng.integers(2, 5)):
-        c1, c2, end = rng.uniform(20, CANVAS - 20, size=(3, 2))
-        curve = ((1 - t) ** 3 * start + 3 * (1 - t) ** 2 * t * c1
-                 + 3 * (1 - t) * t ** 2 * c2 + t ** 3 * end)  # (40, 2)
-        points += [tuple(p) for p in curve]
-        start = end
-    return points
-
-
-def _scribble(rng: np.random.Generator) -> np.ndarray | None:
-    """A random walk or Bézier scribble drawn like a pen on the canvas, then preprocessed.
-
-    NB: a few scribbles will happen to look like a 1, 2 or 7; that is part of the test.
-    """
-    canvas = Image.new("L", (CANVAS, CANVAS), 0)
-    points = _walk_points(rng) if rng.random() < 0.5 else _bezier_points(rng)
-    ImageDraw.Draw(canvas).line(points, fill=255, width=int(rng.integers(14, 27)), joint="curve")
-    return canvas_to_mnist(np.asarray(canvas))
-
-
-@lru_cache(maxsize=16)
-def _font(size: int) -> ImageFont.FreeTypeFont:
-    """Pillow's scalable default font (Pillow ≥ 10.1), else Liberation Sans."""
-    try:
-        return ImageFont.load_default(size=size)
-    except (ImportError, OSError, TypeError):
-        return ImageFont.truetype(str(FALLBACK_FONT), size)
-
-
-def _letter(rng: np.random.Generator) -> np.ndarray | None:
-    """A capital letter in a random size, weight, place and tilt, then preprocessed."""
-    canvas = Image.new("L", (CANVAS, CANVAS), 0)
-    centre = tuple(rng.uniform(CANVAS * 0.4, CANVAS * 0.6, size=2))
-    ImageDraw.Draw(canvas).text(
-        centre, str(rng.choice(list(LETTERS))), fill=255, anchor="mm",
-        font=_font(int(rng.integers(120, 200))), stroke_width=int(rng.integers(0, 7)),
-        stroke_fill=255)
-    canvas = canvas.rotate(float(rng.uniform(-20, 20)), resample=Image.Resampling.BILINEAR)
-    return canvas_to_mnist(np.asarray(canvas))
-
-
-def _dot(rng: np.random.Generator) -> np.ndarray | None:
-    """One to three brush taps: the smallest marks that survive preprocessing."""
-    canvas = Image.new("L", (CANVAS, CANVAS), 0)
-    draw = ImageDraw.Draw(canvas)
-    for _ in range(rng.integers(1, 4)):
-        x, y = rng.uniform(20, CANVAS - 20, size=2)
-        r = rng.uniform(6, 14)
-        draw.ellipse((x - r, y - r, x + r, y + r), fill=255)
-    return canvas_to_mnist(np.asarray(canvas))
-
-
-_MAKERS = {"noise": _noise, "blobs": _blobs, "scribble": _scribble, "letter": _letter,
-           "dot": _dot}
-
-
-def make_non_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """n plainly-not-digit images (n, 28, 28) float32 in [0, 1] and their kinds (n,) str.
-
-    Kinds cycle through NON_DIGIT_KINDS. Canvas kinds are drawn on a 280×280 canvas and
-    go through canvas_to_mnist like a user's drawing; one it rejects as a speck is redrawn.
-    Same seed, same images.
-    """
-    if int(n) < 0:
-        raise ValueError(f"n must be ≥ 0, got {n}")
-    rng = np.random.default_rng(seed)
-    images = np.zeros((int(n), 28, 28), dtype=np.float32)
-    kinds = np.array([NON_DIGIT_KINDS[i % len(NON_DIGIT_KINDS)] for i in range(int(n))],
-                     dtype=f"<U{max(map(len, NON_DIGIT_KINDS))}")
-    for i, kind in enumerate(kinds):
-        for _ in range(MAX_TRIES):
-            image = _MAKERS[kind](rng)
-            if image is not None:
-                break
-        else:
-            raise RuntimeError(f"could not draw a {kind!r} that survives preprocessing")
-        images[i] = np.clip(image, 0.0, 1.0)
-    return images, kinds
 
 
 # --- thresholds ---------------------------------------------------------------------------
@@ -244,15 +126,79 @@ def _thresholds_table(path: Path, mtime_ns: int, size: int) -> dict:
 def verdict_thresholds(model_name: str, path: str | Path = THRESHOLDS_PATH) -> Thresholds:
     """The explorer's verdict thresholds for a model: its data-picked energy cut if saved."""
     entry = load_thresholds(model_name, path)
-    return Thresholds(max_energy=float(entry["energy"])) if entry else Thresholds()
+    if entry is None or "energy" not in entry:
+        return Thresholds()
+    return Thresholds(max_energy=float(entry["energy"]))
+
+
+def doodle_probability(images) -> np.ndarray:
+    """(N,) the detector's P(not a digit) for (N, 28, 28) images in [0, 1]."""
+    model, _ = load_detector()
+    return 1.0 / (1.0 + np.exp(-doodle_logits(model, images)))
+
+
+def detector_cut(model_name: str, path: str | Path = THRESHOLDS_PATH) -> float:
+    """The P(not a digit) above which `model_name`'s verdict says "not a digit".
+
+    NB: picked on validation digits by scripts/ood_threshold.py, saved per model (today one
+    detector serves them all); a model the table lacks gets the detector's own cut.
+    """
+    entry = load_thresholds(model_name, path) or {}
+    if "detector" not in entry:
+        entry = load_thresholds(DETECTOR_KEY, path) or {}
+    if "detector" not in entry:
+        raise ValueError(f"{Path(path).name} holds no detector cut: run "
+                         f"`python scripts/ood_threshold.py`")
+    return float(entry["detector"])
+
+
+@dataclass(frozen=True)
+class NotADigit:
+    """Why the verdict calls one image "not a digit", or not: the score, its cut, its kind."""
+
+    flagged: bool
+    score: float  # the detector's P(not a digit)
+    threshold: float  # flagged above this
+    blob: bool  # filled, roughly square ink (a tap, a smear): never a digit, whatever the score
+    kind: str = KIND
+
+
+def _images(images) -> np.ndarray:
+    """(N, 28, 28) float32 in [0, 1] from the caller's array; ValueError if it is not one."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim != 3 or x.shape[1:] != (28, 28):
+        raise ValueError(f"images must have shape (N, 28, 28), got {x.shape}")
+    if not np.isfinite(x).all():
+        raise ValueError("images contain NaN or inf")
+    return np.clip(x, 0.0, 1.0)
+
+
+def why_not_a_digit(model_name: str, images,
+                    path: str | Path = THRESHOLDS_PATH) -> list[NotADigit]:
+    """The verdict's reasons for each of (N, 28, 28) images, for the model `model_name`.
+
+    NB: any name works: a model the thresholds table lacks (a user's own) gets the
+    detector's own cut, since the detector reads the image, not the model.
+    """
+    x = _images(images)
+    cut, scores = detector_cut(model_name, path), doodle_probability(x)
+    return [NotADigit(bool(s > cut or b), float(s), cut, b)
+            for s, b in zip(scores, (is_blob(im) for im in x))]
+
+
+def not_a_digit(model_name: str, images, path: str | Path = THRESHOLDS_PATH) -> np.ndarray:
+    """(N,) bools: True where the Explorer's verdict for `model_name` says "not a digit".
+
+    `images`: (N, 28, 28) float32 in [0, 1], as canvas_to_mnist makes them.
+    """
+    return np.array([r.flagged for r in why_not_a_digit(model_name, images, path)], dtype=bool)
 
 
 def describe_verdict(model_name: str, path: str | Path = THRESHOLDS_PATH) -> str:
     """One line saying how a model's verdict is decided, for the page's help text."""
-    entry, thresholds = load_thresholds(model_name, path), verdict_thresholds(model_name, path)
-    rule = (f"energy −logsumexp(logits) above {thresholds.max_energy:.2f} (the cut that keeps "
-            f"{entry.get('target_tpr', 0.99):.0%} of MNIST test digits, picked by "
-            f"scripts/ood_threshold.py)"
-            if entry else f"top-1 < {thresholds.not_a_digit:g}")
-    return (f"Read at T = 1. Probably not a digit: {rule}, or a filled blob. Otherwise "
-            f"confident when top-1 ≥ {thresholds.confident:g}, else uncertain.")
+    thresholds = verdict_thresholds(model_name, path)
+    return (f"Read at T = 1. Probably not a digit: {KIND} (a small CNN of its own, apart from "
+            f"{model_name}) gives P(not a digit) above {detector_cut(model_name, path):.3f}, "
+            f"the cut that flags 1 % of validation digits (scripts/ood_threshold.py), or the ink "
+            f"is a filled blob. Otherwise confident when top-1 ≥ {thresholds.confident:g}, else "
+            f"uncertain. The softmax still shows the ten-way answer: it has no 'none of these'.")

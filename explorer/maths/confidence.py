@@ -157,23 +157,27 @@ class Summary:
 
 
 def verdict(max_prob: float, thresholds: Thresholds = Thresholds(), blob: bool = False,
-            energy_t1: float | None = None) -> str:
-    """A plain-language reading of one input's T = 1 scores (a filled blob is never a digit)."""
-    if thresholds.max_energy is not None and energy_t1 is not None:
-        not_digit = energy_t1 > thresholds.max_energy
-    else:
-        not_digit = max_prob < thresholds.not_a_digit
+            energy_t1: float | None = None, not_digit: bool | None = None) -> str:
+    """A plain-language reading of one input's T = 1 scores (a filled blob is never a digit).
+
+    NB: `not_digit`, the not-a-digit verdict (explorer.lab.ood.not_a_digit), decides "probably
+    not a digit" when given; without it the energy cut, else top-1 < `not_a_digit`, does.
+    """
+    if not_digit is None:
+        not_digit = (energy_t1 > thresholds.max_energy
+                     if thresholds.max_energy is not None and energy_t1 is not None
+                     else max_prob < thresholds.not_a_digit)
     if blob or not_digit:
         return "probably not a digit"
     return "confident" if max_prob >= thresholds.confident else "uncertain"
 
 
 def summarize(logits, temperature: float = 1.0, thresholds: Thresholds = Thresholds(),
-              blob: bool = False) -> Summary:
+              blob: bool = False, not_digit: bool | None = None) -> Summary:
     """Prediction, top-1, margin, entropy, energy and verdict for one (10,) logit row.
 
     NB: the verdict and the energy read T = 1, so moving the slider never relabels an
-    input as "not a digit"; top-1, margin and entropy follow T.
+    input as "not a digit"; top-1, margin and entropy follow T. `not_digit`: see verdict().
     """
     logits = np.asarray(logits, dtype=np.float64).reshape(-1)
     energy_t1 = float(energy(logits, 1.0))
@@ -183,7 +187,8 @@ def summarize(logits, temperature: float = 1.0, thresholds: Thresholds = Thresho
         margin=float(margin(logits, temperature)),
         entropy_bits=float(entropy_bits(logits, temperature)),
         energy=energy_t1,
-        verdict=verdict(float(softmax(logits, 1.0).max()), thresholds, blob, energy_t1),
+        verdict=verdict(float(softmax(logits, 1.0).max()), thresholds, blob, energy_t1,
+                        not_digit),
     )
 
 

@@ -133,12 +133,18 @@ def alpha_table(probs, labels, alphas, scores=SCORES) -> dict[str, dict[str, lis
     return out
 
 
-def verdict_marks(logits, labels, thresholds) -> list[tuple[str, float, float]]:
-    """(name, share answered, error rate among them) when abstaining on the app's verdicts."""
+def verdict_marks(logits, labels, thresholds, not_digit=None) -> list[tuple[str, float, float]]:
+    """(name, share answered, error rate among them) when abstaining on the app's verdicts.
+
+    `not_digit`: (N,) bools, the not-a-digit verdict (explorer.lab.ood.not_a_digit); without
+    it the energy cut, else top-1 < thresholds.not_a_digit, stands in.
+    """
     z = np.asarray(logits, dtype=np.float64)
     top = softmax(z).max(1)
     wrong = z.argmax(1) != np.asarray(labels)
-    if thresholds.max_energy is not None:
+    if not_digit is not None:
+        digit = ~np.asarray(not_digit, dtype=bool)
+    elif thresholds.max_energy is not None:
         digit = energy(z) <= thresholds.max_energy
     else:
         digit = top >= thresholds.not_a_digit

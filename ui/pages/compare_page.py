@@ -31,8 +31,9 @@ def model_block(name: str, loaded: LoadedModel | None, error: str | None, image2
         st.error(f"Model **{name}** cannot be loaded. {error}")
         return
     logits = models.logits_for(loaded, image28)  # (10,)
+    reason = lab.not_a_digit_reason(loaded.name, image28)  # the Explorer's verdict, too
     summary = summarize(logits, temperature, verdict_thresholds(loaded.name),
-                        blob=is_blob(image28))
+                        blob=is_blob(image28), not_digit=None if reason is None else reason.flagged)
     left, right = st.columns([1.2, 1.4], vertical_alignment="center")
     left.metric("Prediction", summary.prediction, border=True)
     top1 = format_top1(logits, temperature)  # never rounds up to "1.0000"

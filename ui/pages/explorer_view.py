@@ -11,7 +11,7 @@ from explorer.figures.base import to_json
 from explorer.figures.explorer import MODEL_SEES_SIDE, Stroke, chart_key, panel_figures
 from explorer.figures.images import image_figure
 from explorer.inputs.preprocess import ink_mask
-from explorer.lab.ood import describe_verdict, verdict_thresholds
+from explorer.lab.ood import NotADigit, describe_verdict, verdict_thresholds
 from explorer.maths.confidence import softmax, summarize
 from explorer.maths.summary import (
     argmax_fact,
@@ -129,9 +129,14 @@ def naive_comparison(loaded: LoadedModel, naive28: np.ndarray | None, ours: int)
 
 def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float,
                      blob: bool = False) -> None:
-    """Prediction, top-1, margin, entropy and the verdict; the true label of an example."""
-    thresholds = verdict_thresholds(loaded.name)
-    summary = summarize(logits, temperature, thresholds, blob=blob)
+    """Prediction, top-1, margin, entropy and the verdict with its reason; an example's label.
+
+    NB: the verdict reads the image the page put in state.CURRENT_IMAGE_KEY just before.
+    """
+    image28 = st.session_state.get(state.CURRENT_IMAGE_KEY)
+    reason = None if image28 is None else lab.not_a_digit_reason(loaded.name, image28)
+    summary = summarize(logits, temperature, verdict_thresholds(loaded.name), blob=blob,
+                        not_digit=None if reason is None else reason.flagged)
     label = st.session_state.get(state.EXAMPLE_LABEL_KEY)
     st.markdown("**What the model says**")
     with st.container(border=True, key="explorer_prediction_card"):
@@ -144,15 +149,27 @@ def prediction_panel(loaded: LoadedModel, logits: np.ndarray, temperature: float
         st.markdown(f"Verdict: {widgets.verdict_badge(summary.verdict)}",
                     help=describe_verdict(loaded.name))
     live.readouts(logits, temperature)  # top-1, margin, entropy: they follow T live
-    if blob:
-        st.caption("The ink is a filled blob, not strokes: whatever the model answers, "
-                   "this is not a digit. Models still give every input some class.")
+    st.caption(verdict_reason_text(reason, summary.prediction, blob))
     if not loaded.outputs_logits:
         own = np.asarray(logits, dtype=np.float64)
         st.warning(f"{safe_text.literal(loaded.name)} **already outputs probabilities** (its "
                    f"own top-1 is {own.max():.4f}). Everything here treats them as logits and "
                    f"applies softmax again: the double softmax squashes every answer towards "
                    f"1/10.")
+
+
+def verdict_reason_text(reason: NotADigit | None, prediction: int, blob: bool) -> str:
+    """Why the verdict says what it says, in one caption: the score, its cut, its kind."""
+    if blob:
+        return ("The ink is a filled blob, not strokes: whatever the model answers, this is "
+                "not a digit. Models still give every input some class.")
+    if reason is None:
+        return ""
+    score = f"P(not a digit) = {reason.score:.3f}, cut {reason.threshold:.3f}"
+    if reason.flagged:
+        return (f"**Not a digit**, says {reason.kind}: {score}. The softmax still picks "
+                f"**{prediction}**: ten outputs and no 'none of these', so it must.")
+    return f"A digit, says {reason.kind}: {score}."
 
 
 @functools.lru_cache(maxsize=32)

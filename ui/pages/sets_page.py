@@ -90,7 +90,7 @@ def main() -> None:
         for i, a in enumerate(ALPHAS)]))
     coverage, risk, _ = risk_coverage(probs_test, labels)
     marks = verdict_marks(loaded.ranking_logits(logits_test), labels,
-                          verdict_thresholds(loaded.name))
+                          verdict_thresholds(loaded.name), lab.testset_not_a_digit(loaded.name))
     widgets.chart(risk_coverage_figure(coverage, risk, marks), "sets_risk")
     st.caption("Abstaining on low confidence trades answers for accuracy. The diamonds are the "
                "Explorer's verdicts used as abstention rules on the whole test split.")
