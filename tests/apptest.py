@@ -63,10 +63,10 @@ def mnist_digit(label: int, nth: int = 0) -> np.ndarray:
     return images[mnist_index(label, nth)].astype(np.float32) / 255.0
 
 
-def canvas_from_digit(label: int) -> tuple[np.ndarray, int]:
-    """A real MNIST test digit of a class, upscaled to a white-on-black 280×280 RGBA canvas."""
+def canvas_from_digit(label: int, nth: int = 0) -> tuple[np.ndarray, int]:
+    """The nth MNIST test digit of a class, upscaled to a white-on-black 280×280 RGBA canvas."""
     images, _ = load_test_split()
-    index = mnist_index(label)
+    index = mnist_index(label, nth)
     grey = Image.fromarray(images[index]).resize((SIDE, SIDE), Image.Resampling.BILINEAR)
     rgba = np.zeros((SIDE, SIDE, 4), np.uint8)
     rgba[..., :3] = np.asarray(grey)[..., None]

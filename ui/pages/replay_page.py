@@ -83,7 +83,8 @@ def main() -> None:
     st.caption(f"Test accuracy {first['accuracy']:.1%} untrained → {last['accuracy']:.1%} at "
                f"epoch {replay.epochs[-1]}; on your drawing the untrained top-1 is "
                f"{softmax(logits[0]).max():.3f} (uniform is 0.100). Snapshots are float16 and "
-               f"come from a replay run of the shipped recipe, not the shipped weights.")
+               f"come from a replay run of the MNIST-only recipe shipped until December 2026 "
+               f"(no synthetic digits), not the shipped weights.")
     if not get_arch(name).outputs_logits:
         st.info(f"The exhibit's loss as trained (red) never goes below log(1 + 9/e) = "
                 f"{DOUBLE_SOFTMAX_MIN_LOSS:.3f}: softmax applied twice caps every probability "
