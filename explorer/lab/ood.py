@@ -197,8 +197,10 @@ def not_a_digit(model_name: str, images, path: str | Path = THRESHOLDS_PATH) -> 
 def describe_verdict(model_name: str, path: str | Path = THRESHOLDS_PATH) -> str:
     """One line saying how a model's verdict is decided, for the page's help text."""
     thresholds = verdict_thresholds(model_name, path)
-    return (f"Read at T = 1. Probably not a digit: {KIND} (a small CNN of its own, apart from "
-            f"{model_name}) gives P(not a digit) above {detector_cut(model_name, path):.3f}, "
-            f"the cut that flags 1 % of validation digits (scripts/ood_threshold.py), or the ink "
-            f"is a filled blob. Otherwise confident when top-1 ≥ {thresholds.confident:g}, else "
-            f"uncertain. The softmax still shows the ten-way answer: it has no 'none of these'.")
+    kept = float((load_thresholds(DETECTOR_KEY, path) or {}).get("target_tpr", 0.99))
+    return (f"Probably not a digit: {KIND} (a small CNN of its own, apart from {model_name}) "
+            f"gives P(not a digit) above {detector_cut(model_name, path):.3f}, the cut that "
+            f"flags {1 - kept:.0%} of validation digits (picked when it was trained, "
+            f"scripts/train_detector.py), or the ink is a filled blob. Otherwise confident when "
+            f"top-1 at T = 1 is ≥ {thresholds.confident:g}, else uncertain. The softmax still "
+            f"shows the ten-way answer: it has no 'none of these'.")
