@@ -52,6 +52,7 @@ from explorer.maths.summary import (
     argmax_fact,
     format_entropy_bits,
     format_margin,
+    format_sigmoid,
     format_top1,
     layer_table,
     values_table,
@@ -433,6 +434,22 @@ def test_format_top1_never_shows_exactly_one():
     assert format_top1(LOGITS, 1.0) == f"{torch.softmax(torch.tensor(LOGITS), 0).max():.4f}"
     assert format_top1([60.0, 0, 0, 0, 0, 0, 0, 0, 0, 0]) == f"1 − {9 * np.exp(-60):.2e}"
     assert format_top1(np.zeros(10)) == "0.1000"
+
+
+def test_format_sigmoid_against_torch_and_never_zero_or_one():
+    """The verdict's P(not a digit): torch.sigmoid's value, each tail from its own side."""
+    def sigmoid(z: float) -> float:
+        return float(torch.sigmoid(torch.tensor(z, dtype=torch.float64)))
+
+    assert format_sigmoid(0.3) == f"{sigmoid(0.3):.4f}"
+    assert format_sigmoid(40.0) == f"1 − {sigmoid(-40.0):.2e}"
+    assert format_sigmoid(-40.0) == f"{sigmoid(-40.0):.2e}"
+    assert format_sigmoid(800.0) == "> 1 − 1e-300"
+
+
+@given(st.floats(-1e6, 1e6))
+def test_format_sigmoid_never_says_exactly_zero_or_one(z):
+    assert format_sigmoid(z) not in ("0.0000", "1.0000", "1 − 0.00e+00", "0.00e+00")
 
 
 def test_a_denormal_logit_gets_an_axis():

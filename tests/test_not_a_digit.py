@@ -146,4 +146,5 @@ def test_the_explorer_says_why_a_smiley_is_not_a_digit(canvas):
     assert verdict(at) == "probably not a digit"
     caption = " ".join(c.value for c in at.caption)
     assert "P(not a digit) = " in caption and f"cut {detector_cut('cnn'):.3f}" in caption
+    assert "P(not a digit) = 1.000" not in caption  # a sigmoid never says 1 (format_sigmoid)
     assert "outlier exposure" in caption

@@ -160,6 +160,7 @@ class NotADigit:
     score: float  # the detector's P(not a digit)
     threshold: float  # flagged above this
     blob: bool  # filled, roughly square ink (a tap, a smear): never a digit, whatever the score
+    logit: float  # the detector's raw output: score = σ(logit), for text that never says 1
     kind: str = KIND
 
 
@@ -181,9 +182,10 @@ def why_not_a_digit(model_name: str, images,
     detector's own cut, since the detector reads the image, not the model.
     """
     x = _images(images)
-    cut, scores = detector_cut(model_name, path), doodle_probability(x)
-    return [NotADigit(bool(s > cut or b), float(s), cut, b)
-            for s, b in zip(scores, (is_blob(im) for im in x))]
+    cut, logits = detector_cut(model_name, path), doodle_logits(load_detector()[0], x)  # (N,)
+    scores = 1.0 / (1.0 + np.exp(-logits))
+    return [NotADigit(bool(s > cut or b), float(s), cut, b, float(z))
+            for s, z, b in zip(scores, logits, (is_blob(im) for im in x))]
 
 
 def not_a_digit(model_name: str, images, path: str | Path = THRESHOLDS_PATH) -> np.ndarray:

@@ -70,6 +70,18 @@ def _complement_text(value: float, complement: float) -> str:
     return f"1 − {_small_text(complement)}" if complement < NEAR_ONE else f"{value:.4f}"
 
 
+def format_sigmoid(logit: float) -> str:
+    """σ(logit) as text that never claims 0 or 1: '0.2315', '1 − 3.10e-05' or '4.54e-05'.
+
+    NB: both tails come from σ of ±logit, never from 1 − p in floats.
+    """
+    z = float(logit)
+    value = float(1.0 / (1.0 + np.exp(-z))) if z >= 0 else float(np.exp(z) / (1.0 + np.exp(z)))
+    if value < NEAR_ONE:
+        return _small_text(value)
+    return _complement_text(value, float(1.0 / (1.0 + np.exp(z))))
+
+
 def format_top1(logits, temperature: float = 1.0) -> str:
     """Top-1 probability as text that never claims 1: '0.9731', or '1 − 6.40e-07' when close.
 

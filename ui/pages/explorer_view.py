@@ -13,9 +13,7 @@ from explorer.figures.images import image_figure
 from explorer.inputs.preprocess import ink_mask
 from explorer.lab.ood import NotADigit, describe_verdict, verdict_thresholds
 from explorer.maths.confidence import softmax, summarize
-from explorer.maths.summary import (
-    argmax_fact,
-)
+from explorer.maths.summary import argmax_fact, format_sigmoid
 from explorer.model import registry
 from explorer.model.checkpoints import LoadedModel
 from ui import classroom, lab, live, models, safe_text, state, widgets
@@ -165,7 +163,8 @@ def verdict_reason_text(reason: NotADigit | None, prediction: int, blob: bool) -
                 "not a digit. Models still give every input some class.")
     if reason is None:
         return ""
-    score = f"P(not a digit) = {reason.score:.3f}, cut {reason.threshold:.3f}"
+    value = format_sigmoid(reason.logit).replace(" ", "\u00a0")  # "1 − 5e-05" never wraps
+    score = f"P(not a digit) = {value}, cut {reason.threshold:.3f}"
     if reason.flagged:
         return (f"**Not a digit**, says {reason.kind}: {score}. The softmax still picks "
                 f"**{prediction}**: ten outputs and no 'none of these', so it must.")
