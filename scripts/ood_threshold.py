@@ -21,17 +21,16 @@ import numpy as np
 from explorer.inputs.data import load_test_float
 from explorer.inputs.doodles import DOODLE_KINDS, make_doodles
 from explorer.inputs.drawn import drawn_test_set
-from explorer.inputs.preprocess import is_blob
 from explorer.lab.detector import load_detector
 from explorer.lab.non_digits import NON_DIGIT_KINDS, make_non_digits
 from explorer.lab.ood import (
     DETECTOR_KEY,
     THRESHOLDS_PATH,
     auroc,
-    doodle_probability,
     energy_score,
     msp_score,
     pick_threshold,
+    verdict_at,
 )
 from explorer.model import registry
 from explorer.model.checkpoints import load_model
@@ -177,8 +176,9 @@ def main(argv=None) -> dict:
     args.n_digits = len(sets["in"])  # what was really scored, for the JSON
     _, detector_meta = load_detector()
     cut = float(detector_meta["threshold"])
-    blobs = {k: np.array([is_blob(im) for im in x], dtype=bool) for k, x in sets.items()}
-    flags = {k: (doodle_probability(x) > cut) | blobs[k] for k, x in sets.items()}
+    reasons = {k: verdict_at(x, cut) for k, x in sets.items()}
+    blobs = {k: np.array([r.blob for r in rs], dtype=bool) for k, rs in reasons.items()}
+    flags = {k: np.array([r.flagged for r in rs], dtype=bool) for k, rs in reasons.items()}
     print(f"{len(sets['in'])} test digits, {len(sets['drawn'])} drawn digits, "
           f"{len(sets['doodles'])} doodles ({', '.join(DOODLE_KINDS)}), {len(sets['plain'])} "
           f"plain non-digits ({', '.join(NON_DIGIT_KINDS)}); detector cut {cut:.4f}")

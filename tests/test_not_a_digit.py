@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 import explorer
 from explorer.inputs.doodles import doodle_grey, make_doodles
@@ -15,7 +16,6 @@ from explorer.lab.ood import (
     DETECTOR_KEY,
     describe_verdict,
     detector_cut,
-    doodle_probability,
     why_not_a_digit,
 )
 from explorer.maths.confidence import summarize
@@ -46,7 +46,9 @@ def test_verdict_is_the_detector_above_its_cut_or_a_blob(doodles):
     images[-1, 4:24, 4:24] = 1.0  # a filled square: a blob whatever the detector says
     reasons = why_not_a_digit("cnn", images)
     cut = detector_cut("cnn")
-    for reason, p in zip(reasons, doodle_probability(images)):
+    # reference: torch's sigmoid of the detector's own logits
+    logits = torch.from_numpy(det.doodle_logits(det.load_detector()[0], images))
+    for reason, p in zip(reasons, torch.sigmoid(logits).tolist()):
         assert reason.score == pytest.approx(p) and reason.threshold == cut
         assert reason.flagged == (p > cut or reason.blob)
         assert reason.kind == det.KIND

@@ -131,12 +131,6 @@ def verdict_thresholds(model_name: str, path: str | Path = THRESHOLDS_PATH) -> T
     return Thresholds(max_energy=float(entry["energy"]))
 
 
-def doodle_probability(images) -> np.ndarray:
-    """(N,) the detector's P(not a digit) for (N, 28, 28) images in [0, 1]."""
-    model, _ = load_detector()
-    return 1.0 / (1.0 + np.exp(-doodle_logits(model, images)))
-
-
 def detector_cut(model_name: str, path: str | Path = THRESHOLDS_PATH) -> float:
     """The P(not a digit) above which `model_name`'s verdict says "not a digit".
 
@@ -174,6 +168,19 @@ def _images(images) -> np.ndarray:
     return np.clip(x, 0.0, 1.0)
 
 
+def verdict_at(images, cut: float) -> list[NotADigit]:
+    """The verdict's rule for each of (N, 28, 28) images: the detector above `cut`, or a blob.
+
+    NB: the one place the rule lives; scripts/ood_threshold.py measures it at the
+    detector's own cut before the table it writes exists.
+    """
+    x = _images(images)
+    logits = doodle_logits(load_detector()[0], x)  # (N,)
+    scores = 1.0 / (1.0 + np.exp(-logits))
+    return [NotADigit(bool(s > cut or b), float(s), cut, b, float(z))
+            for s, z, b in zip(scores, logits, (is_blob(im) for im in x))]
+
+
 def why_not_a_digit(model_name: str, images,
                     path: str | Path = THRESHOLDS_PATH) -> list[NotADigit]:
     """The verdict's reasons for each of (N, 28, 28) images, for the model `model_name`.
@@ -181,11 +188,7 @@ def why_not_a_digit(model_name: str, images,
     NB: any name works: a model the thresholds table lacks (a user's own) gets the
     detector's own cut, since the detector reads the image, not the model.
     """
-    x = _images(images)
-    cut, logits = detector_cut(model_name, path), doodle_logits(load_detector()[0], x)  # (N,)
-    scores = 1.0 / (1.0 + np.exp(-logits))
-    return [NotADigit(bool(s > cut or b), float(s), cut, b, float(z))
-            for s, z, b in zip(scores, logits, (is_blob(im) for im in x))]
+    return verdict_at(images, detector_cut(model_name, path))
 
 
 def not_a_digit(model_name: str, images, path: str | Path = THRESHOLDS_PATH) -> np.ndarray:
