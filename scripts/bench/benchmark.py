@@ -1,4 +1,5 @@
-"""Per-stroke server work on a 280×280 canvas: preprocess, inference, every figure of the page.
+"""Per-stroke server work on a 280×280 canvas: preprocess, inference (the model and the
+not-a-digit detector), every figure of the page.
 
     python -m scripts.bench.benchmark            # all shipped models, CPU
 """
@@ -17,6 +18,7 @@ from explorer.figures.explorer import explorer_figures
 from explorer.inputs.data import load_test_float
 from explorer.inputs.drawn import drawn_canvases
 from explorer.inputs.preprocess import is_blob
+from explorer.lab.ood import why_not_a_digit
 from explorer.maths.confidence import summarize, temperature_sweep
 from explorer.maths.summary import argmax_fact
 from explorer.model import registry
@@ -36,8 +38,9 @@ def one_stroke(loaded, canvas_rgba, temperature: float) -> dict[str, float]:
     blob = is_blob(image28)
     t1 = time.perf_counter()
     logits = predict_logits(loaded, image28[None])[0]  # (10,)
+    flagged = why_not_a_digit(loaded.name, image28[None])[0].flagged  # the verdict's detector
     t2 = time.perf_counter()
-    summarize(logits, temperature, blob=blob)
+    summarize(logits, temperature, blob=blob, not_digit=flagged)
     for fig in figures(logits, image28, temperature):
         to_json(fig)  # what the Explorer's live component is sent: part of the cost
     t3 = time.perf_counter()
