@@ -81,8 +81,6 @@ def load_models(names=None) -> tuple[dict[str, LoadedModel], dict[str, str]]:
     return loaded, errors
 
 
-
-
 # --- The "not a digit" verdict ---------------------------------------------------------------
 def not_a_digit_reason(model_name: str, image28) -> NotADigit | None:
     """The verdict's reading of one image (explorer.lab.ood.why_not_a_digit), or None with a
